@@ -1,0 +1,133 @@
+//! Support for generated code: extractors in providers, error classification.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+use axum_providers_core::{ProviderError, Registry, Resolver};
+
+/// Runs extractor `E` on the current request for provider `provider`.
+///
+/// # Errors
+///
+/// The extractor's rejection (as the response to send), or an error when the
+/// scope was opened by hand and has no request.
+pub async fn extract<E, R>(resolver: &mut Resolver<'_, R>, provider: &'static str) -> Result<E, ProviderError>
+where
+    E: FromRequestParts<()>,
+    R: Registry,
+{
+    let Some(parts) = resolver.context_mut::<Parts>() else {
+        return Err(ProviderError::needs_request(provider, std::any::type_name::<E>()));
+    };
+    E::from_request_parts(parts, &()).await.map_err(|rejection| {
+        ProviderError::rejected(provider, std::any::type_name::<E>(), Box::new(rejection.into_response()))
+    })
+}
+
+/// Picks, at compile time, how a provider's error type becomes a response:
+/// its own `IntoResponse` if it has one, otherwise a generic `500`; and how it
+/// is logged: `Display` if it has one, otherwise `Debug`.
+///
+/// Autoref specialization: the generated code calls
+/// `(&&&ErrorWrap(&error)).__provider_error_kind()`, and method resolution picks
+/// the most specific impl that applies to the concrete error type.
+pub mod error_kind {
+    use std::fmt::{Debug, Display};
+
+    use axum::response::{IntoResponse, Response};
+    use axum_providers_core::ProviderError;
+
+    /// Wraps a reference to the error for method resolution.
+    pub struct ErrorWrap<'a, E>(pub &'a E);
+
+    /// `E: IntoResponse + Display`.
+    pub struct ResponseDisplay;
+    /// `E: IntoResponse`.
+    pub struct ResponseOnly;
+    /// `E: Display` (no response: `500`).
+    pub struct DisplayOnly;
+    /// `E: Debug` (no response: `500`).
+    pub struct DebugOnly;
+
+    /// Highest priority.
+    pub trait ResponseDisplayKind {
+        /// The tag.
+        fn __provider_error_kind(self) -> ResponseDisplay
+        where
+            Self: Sized,
+        {
+            ResponseDisplay
+        }
+    }
+    impl<E: IntoResponse + Display> ResponseDisplayKind for &&&ErrorWrap<'_, E> {}
+
+    /// Second.
+    pub trait ResponseKind {
+        /// The tag.
+        fn __provider_error_kind(self) -> ResponseOnly
+        where
+            Self: Sized,
+        {
+            ResponseOnly
+        }
+    }
+    impl<E: IntoResponse> ResponseKind for &&ErrorWrap<'_, E> {}
+
+    /// Third.
+    pub trait DisplayKind {
+        /// The tag.
+        fn __provider_error_kind(self) -> DisplayOnly
+        where
+            Self: Sized,
+        {
+            DisplayOnly
+        }
+    }
+    impl<E: Display> DisplayKind for &ErrorWrap<'_, E> {}
+
+    /// Last.
+    pub trait DebugKind {
+        /// The tag.
+        fn __provider_error_kind(self) -> DebugOnly
+        where
+            Self: Sized,
+        {
+            DebugOnly
+        }
+    }
+    impl<E: Debug> DebugKind for ErrorWrap<'_, E> {}
+
+    fn respond(response: Response) -> Option<axum_providers_core::ResponsePayload> {
+        Some(Box::new(response))
+    }
+
+    impl ResponseDisplay {
+        /// Builds the provider error.
+        pub fn into_provider_error<E: IntoResponse + Display>(self, error: E, provider: &'static str) -> ProviderError {
+            let message = error.to_string();
+            ProviderError::failed(provider, message, respond(error.into_response()))
+        }
+    }
+
+    impl ResponseOnly {
+        /// Builds the provider error.
+        pub fn into_provider_error<E: IntoResponse>(self, error: E, provider: &'static str) -> ProviderError {
+            let message = format!("returned an error of type `{}`", std::any::type_name::<E>());
+            ProviderError::failed(provider, message, respond(error.into_response()))
+        }
+    }
+
+    impl DisplayOnly {
+        /// Builds the provider error.
+        pub fn into_provider_error<E: Display>(self, error: E, provider: &'static str) -> ProviderError {
+            ProviderError::failed(provider, error.to_string(), None)
+        }
+    }
+
+    impl DebugOnly {
+        /// Builds the provider error.
+        pub fn into_provider_error<E: Debug>(self, error: E, provider: &'static str) -> ProviderError {
+            ProviderError::failed(provider, format!("{error:?}"), None)
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The tower layer that opens and closes a request scope around each request.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::response::Response;
+use axum_providers_core::__private::{SharedScope, internal_error};
+use axum_providers_core::{App, Outcome, Registry};
+use futures_util::FutureExt as _;
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// Opens a request scope for every request and closes it when the handler's
+/// response is ready, before it is sent.
+///
+/// Usually added by `Router::with_providers`; add it yourself when the router
+/// has a state of your own (see `ProviderState`).
+///
+/// What it guarantees:
+/// - the scope's values are torn down after the handler returned, in reverse
+///   order of setup, with the [`Outcome`] of the response (decided after the
+///   handler's error became a response);
+/// - a failing teardown of a successful response turns it into a `500` with a
+///   generic body, so no client is told "stored" for data that was not;
+/// - a panicking handler gets its scope torn down with [`Outcome::Panicked`] and
+///   the client a `500`; the server keeps serving;
+/// - a request whose future is dropped (the client went away) gets its scope
+///   torn down in the background with [`Outcome::Cancelled`].
+pub struct ProvidersLayer<R: Registry> {
+    app: App<R>,
+}
+
+impl<R: Registry> ProvidersLayer<R> {
+    /// The layer for `app`'s request scopes.
+    #[must_use]
+    pub fn new(app: &App<R>) -> Self {
+        Self { app: app.clone() }
+    }
+}
+
+impl<R: Registry> Clone for ProvidersLayer<R> {
+    fn clone(&self) -> Self {
+        Self { app: self.app.clone() }
+    }
+}
+
+impl<S, R: Registry> Layer<S> for ProvidersLayer<R> {
+    type Service = ProvidersService<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ProvidersService { inner, app: self.app.clone() }
+    }
+}
+
+/// The service of [`ProvidersLayer`].
+pub struct ProvidersService<S, R: Registry> {
+    inner: S,
+    app: App<R>,
+}
+
+impl<S: Clone, R: Registry> Clone for ProvidersService<S, R> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone(), app: self.app.clone() }
+    }
+}
+
+impl<S, R> Service<Request> for ProvidersService<S, R>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    R: Registry,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let scope = SharedScope::open(&self.app);
+        request.extensions_mut().insert(scope.clone());
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        Box::pin(async move {
+            let guard = CancelGuard(scope);
+            let handled = AssertUnwindSafe(inner.call(request)).catch_unwind().await;
+            let (response, outcome) = match handled {
+                Ok(Ok(response)) => {
+                    let outcome = Outcome::from_status(response.status().as_u16());
+                    (response, outcome)
+                }
+                Ok(Err(infallible)) => match infallible {},
+                Err(panic) => {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "non-string panic payload".to_owned());
+                    tracing::error!(panic = %message, "handler panicked; answering 500 and tearing the request scope down");
+                    (internal_error(), Outcome::Panicked)
+                }
+            };
+            let closed = guard.0.close(outcome).await;
+            match closed {
+                Err(_) if outcome.is_success() && !guard.0.setup_failed() => {
+                    tracing::error!("teardown failed after a successful response; answering 500 instead");
+                    Ok(internal_error())
+                }
+                _ => Ok(response),
+            }
+        })
+    }
+}
+
+/// Tears the scope down (in the background) if the request future is dropped
+/// before the scope was closed: the client went away.
+struct CancelGuard<R: Registry>(SharedScope<R>);
+
+impl<R: Registry> Drop for CancelGuard<R> {
+    fn drop(&mut self) {
+        if !self.0.is_closed() {
+            tracing::debug!("request cancelled before its scope closed");
+            self.0.abandon(Outcome::Cancelled);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The axum glue of `axum-providers`: the layer that opens and closes a
+//! request scope around each request, `Router::with_providers`, and `serve`
+//! with graceful shutdown followed by app teardown.
+//!
+//! `Dep<T>` and `DepMut<T>` are axum extractors themselves (implemented in
+//! `axum-providers-core` behind its `axum` feature, next to the types).
+//! Most users depend on the `axum-providers` facade, which re-exports this crate.
+
+mod layer;
+mod router;
+mod serve;
+
+pub use layer::{ProvidersLayer, ProvidersService};
+pub use router::RouterExt;
+pub use serve::{ServeError, serve};
+
+#[doc(hidden)]
+pub mod __private;

@@ -1,0 +1,89 @@
+//! Typed dependency injection for axum: `#[provider]` functions with setup and
+//! teardown, requested by type in handlers, with scopes (app, request,
+//! transient) and wiring checked at compile time.
+//!
+//! This facade is the one dependency to add; it re-exports the macros, the
+//! runtime and the axum glue, and the macros' generated code resolves through
+//! it. The [README](https://docs.rs/axum-providers) has the quick start, which is compiled
+//! as a test (see [`readme`]).
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use axum_providers::prelude::*;
+//!
+//! #[derive(Clone)]
+//! pub struct Greeting(String);
+//!
+//! #[provider(scope = app)]
+//! fn greeting() -> Greeting {
+//!     Greeting("hello".to_owned())
+//! }
+//!
+//! #[provider]
+//! async fn shout(greeting: Dep<Greeting>) -> String {
+//!     greeting.0.to_uppercase()
+//! }
+//!
+//! #[providers(greeting, shout)]
+//! pub struct AppProviders;
+//!
+//! #[handler(AppProviders)]
+//! async fn hello(text: Dep<String>) -> String {
+//!     format!("{}!", *text)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = App::<AppProviders>::builder().build().await?;
+//! let router: Router = Router::new().route("/", get(hello)).with_providers(&app);
+//! # drop(router);
+//! # app.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+pub use axum_providers_axum::{ProvidersLayer, ProvidersService, RouterExt, ServeError, serve};
+pub use axum_providers_core::{
+    App, AppBuilder, AppScope, BoxError, BuildError, Dep, DepMut, Exclusive, InjectableInto, Outcome,
+    Provider, ProviderEntry, ProviderError, ProviderRejection, ProviderState, Provides, Registry, RequestScope,
+    Resolver, Scope, ScopeKind, ScopeMarker, Setup, Teardown, TeardownError, TeardownErrors, TeardownResult,
+    TransientScope,
+};
+pub use axum_providers_macros::{handler, provider, providers};
+
+/// The names most programs need: `use axum_providers::prelude::*;`.
+pub mod prelude {
+    pub use crate::{App, Dep, DepMut, Outcome, RouterExt as _, Teardown, handler, provider, providers};
+}
+
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
+/// The README's examples, compiled as doc tests.
+pub mod readme {}
+
+/// Items used by generated code. Not public API: may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use axum::extract::FromRequestParts;
+    pub use axum_providers_axum::__private::{error_kind, extract};
+    pub use axum_providers_core::__private::{Produced, ScopeById, ScopeId, depth};
+    pub use axum_providers_core::ScopeMarker;
+    pub use axum_providers_core::{
+        AppScope, Exclusive, InjectableInto, Provider, ProviderEntry, ProviderError, Provides, Registry,
+        RequestScope, Resolver, Setup, TransientScope,
+    };
+
+    /// Compiles only when `R` has a provider of `T` (used by `#[handler]`).
+    #[inline(always)]
+    pub const fn assert_provided<R: Provides<T>, T>() {}
+
+    /// Compiles only when `R` has a provider of `T` that can be borrowed
+    /// exclusively (used by `#[handler]`).
+    #[inline(always)]
+    pub const fn assert_exclusive<R, T>()
+    where
+        R: Provides<T>,
+        <R as Provides<T>>::Scope: Exclusive,
+    {
+    }
+}

@@ -1,0 +1,90 @@
+//! The handles consumers receive: [`Dep`] (shared) and [`DepMut`] (exclusive).
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
+
+/// Shared access to a provided value of type `T`.
+///
+/// As a handler argument (or a provider parameter) it asks for the value by its
+/// type: `Dep<PgPool>`, `Dep<User>`. It derefs to `T`. Holding it keeps the
+/// value alive: a request-scoped value is torn down only after its last `Dep`
+/// is dropped, so a streaming body or a WebSocket that moved a `Dep` in keeps
+/// the value until it ends.
+pub struct Dep<T> {
+    inner: Shared<T>,
+}
+
+enum Shared<T> {
+    App(Arc<T>),
+    Scoped(OwnedRwLockReadGuard<T>),
+}
+
+impl<T> Dep<T> {
+    pub(crate) fn app(value: Arc<T>) -> Self {
+        Self { inner: Shared::App(value) }
+    }
+
+    pub(crate) fn scoped(guard: OwnedRwLockReadGuard<T>) -> Self {
+        Self { inner: Shared::Scoped(guard) }
+    }
+}
+
+impl<T> Deref for Dep<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        match &self.inner {
+            Shared::App(value) => value,
+            Shared::Scoped(guard) => guard,
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Dep<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Dep").field(&**self).finish()
+    }
+}
+
+/// Exclusive access to a request-scoped or transient value of type `T`: a
+/// transaction, a connection, a buffer.
+///
+/// Derefs mutably to `T`. While a `DepMut<T>` is alive, asking for `T` again in
+/// the same request (as `Dep` or `DepMut`) fails at once with a clear error
+/// instead of waiting; it never deadlocks. The value goes back to the scope
+/// when the `DepMut` is dropped, and its teardown receives it.
+pub struct DepMut<T> {
+    guard: OwnedRwLockWriteGuard<T>,
+}
+
+impl<T> DepMut<T> {
+    pub(crate) fn new(guard: OwnedRwLockWriteGuard<T>) -> Self {
+        Self { guard }
+    }
+}
+
+impl<T> Deref for DepMut<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for DepMut<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for DepMut<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DepMut").field(&**self).finish()
+    }
+}

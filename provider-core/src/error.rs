@@ -1,0 +1,204 @@
+//! Errors of setup, resolution, build and teardown.
+
+use std::any::Any;
+use std::error::Error as StdError;
+use std::fmt;
+
+/// A boxed error, as returned by a failing teardown.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// A response produced by the web framework, kept opaque by this crate.
+///
+/// The axum integration stores an `axum::response::Response` here; this crate
+/// never looks inside.
+pub type ResponsePayload = Box<dyn Any + Send>;
+
+/// Why a value could not be provided.
+///
+/// Carries the name of the provider that failed and, for HTTP, the response to
+/// send (the provider's error turned into a response, or an extractor's
+/// rejection). Its `Display` is meant for logs: it may contain internal details
+/// and is never sent to a client.
+pub struct ProviderError {
+    provider: &'static str,
+    kind: ErrorKind,
+    response: Option<ResponsePayload>,
+}
+
+#[derive(Debug)]
+enum ErrorKind {
+    Failed(String),
+    Rejected { extractor: &'static str },
+    Exclusive { type_name: &'static str },
+    NeedsRequest { extractor: &'static str },
+    Internal(&'static str),
+}
+
+impl ProviderError {
+    /// The provider's own error (its function returned `Err`).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn failed(provider: &'static str, message: String, response: Option<ResponsePayload>) -> Self {
+        Self { provider, kind: ErrorKind::Failed(message), response }
+    }
+
+    /// An extractor used by the provider rejected the request.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn rejected(provider: &'static str, extractor: &'static str, response: ResponsePayload) -> Self {
+        Self { provider, kind: ErrorKind::Rejected { extractor }, response: Some(response) }
+    }
+
+    /// The provider needs the HTTP request but runs in a scope opened by hand.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn needs_request(provider: &'static str, extractor: &'static str) -> Self {
+        Self { provider, kind: ErrorKind::NeedsRequest { extractor }, response: None }
+    }
+
+    pub(crate) fn exclusive(provider: &'static str, type_name: &'static str) -> Self {
+        Self { provider, kind: ErrorKind::Exclusive { type_name }, response: None }
+    }
+
+    pub(crate) fn internal(provider: &'static str, what: &'static str) -> Self {
+        Self { provider, kind: ErrorKind::Internal(what), response: None }
+    }
+
+    /// The name of the provider that failed (the name of its function).
+    #[must_use]
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    /// `true` when the value was asked for while it was borrowed in a way that
+    /// conflicts (a second `DepMut`, or `DepMut` while a `Dep` is alive).
+    #[must_use]
+    pub fn is_exclusive_conflict(&self) -> bool {
+        matches!(self.kind, ErrorKind::Exclusive { .. })
+    }
+
+    /// `true` when the failure came from the provider's own code or one of its
+    /// extractors (as opposed to a wiring problem).
+    #[must_use]
+    pub fn is_setup_failure(&self) -> bool {
+        matches!(self.kind, ErrorKind::Failed(_) | ErrorKind::Rejected { .. })
+    }
+
+    /// Takes the response that should be sent for this error, if the provider
+    /// produced one.
+    #[doc(hidden)]
+    pub fn take_response(&mut self) -> Option<ResponsePayload> {
+        self.response.take()
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let provider = self.provider;
+        match &self.kind {
+            ErrorKind::Failed(message) => write!(f, "provider `{provider}` failed: {message}"),
+            ErrorKind::Rejected { extractor } => {
+                write!(f, "provider `{provider}`: extractor `{extractor}` rejected the request")
+            }
+            ErrorKind::Exclusive { type_name } => write!(
+                f,
+                "`{type_name}` (provider `{provider}`) is already borrowed in this scope: \
+                 `DepMut<{type_name}>` needs it alone, so ask for it once and drop every \
+                 `Dep<{type_name}>` first"
+            ),
+            ErrorKind::NeedsRequest { extractor } => write!(
+                f,
+                "provider `{provider}` needs the HTTP request (extractor `{extractor}`) \
+                 and cannot run in a scope opened by hand"
+            ),
+            ErrorKind::Internal(what) => write!(f, "provider `{provider}`: {what}"),
+        }
+    }
+}
+
+impl fmt::Debug for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderError")
+            .field("provider", &self.provider)
+            .field("kind", &self.kind)
+            .field("has_response", &self.response.is_some())
+            .finish()
+    }
+}
+
+impl StdError for ProviderError {}
+
+/// An app-scoped provider failed while the app container was being built.
+#[derive(Debug)]
+pub struct BuildError {
+    pub(crate) source: ProviderError,
+    pub(crate) teardown: Option<TeardownErrors>,
+}
+
+impl BuildError {
+    /// The name of the app-scoped provider that failed.
+    #[must_use]
+    pub fn provider(&self) -> &'static str {
+        self.source.provider()
+    }
+
+    /// Teardown failures of the app-scoped values that had been set up before the
+    /// failure (they are torn down, in reverse order, before `build` returns).
+    #[must_use]
+    pub fn teardown_errors(&self) -> Option<&TeardownErrors> {
+        self.teardown.as_ref()
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "app startup failed: {}", self.source)
+    }
+}
+
+impl StdError for BuildError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// One failed teardown.
+#[derive(Debug)]
+pub struct TeardownError {
+    /// The provider whose teardown failed.
+    pub provider: &'static str,
+    /// What it returned.
+    pub error: BoxError,
+}
+
+impl fmt::Display for TeardownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "teardown of `{}` failed: {}", self.provider, self.error)
+    }
+}
+
+/// Every teardown failure of one scope, collected after all teardowns ran.
+#[derive(Debug)]
+pub struct TeardownErrors {
+    pub(crate) errors: Vec<TeardownError>,
+}
+
+impl TeardownErrors {
+    /// The failures, in the order the teardowns ran (reverse order of setup).
+    #[must_use]
+    pub fn errors(&self) -> &[TeardownError] {
+        &self.errors
+    }
+}
+
+impl fmt::Display for TeardownErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} teardown(s) failed", self.errors.len())?;
+        for (i, error) in self.errors.iter().enumerate() {
+            write!(f, "{}{error}", if i == 0 { ": " } else { "; " })?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for TeardownErrors {}

@@ -1,0 +1,157 @@
+//! `Dep` and `DepMut` as axum extractors, and their rejection.
+
+use std::fmt;
+
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::request::Parts;
+
+use crate::dep::{Dep, DepMut};
+use crate::error::ProviderError;
+use crate::provider::{Provides, Registry};
+use crate::scope::Exclusive;
+use crate::scope_state::SharedScope;
+
+/// A router state that carries an app container of registry
+/// [`Registry`](ProviderState::Registry).
+///
+/// `Dep<T>` and `DepMut<T>` are extractors for routers whose state implements
+/// it, like axum's `State<T>` needs `T: FromRef<S>`: a router that uses them
+/// and was never given the app container does not compile. The container
+/// (`App<R>`) implements it; give it to the router with `with_providers`. A
+/// state of your own implements it in one line, and its router adds
+/// `app.layer()`:
+///
+/// ```
+/// # use axum_providers_core::{App, ProviderState, Registry, ProviderEntry};
+/// # struct AppProviders;
+/// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; }
+/// #[derive(Clone)]
+/// struct AppState {
+///     app: App<AppProviders>,
+///     greeting: &'static str,
+/// }
+///
+/// impl ProviderState for AppState {
+///     type Registry = AppProviders;
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "the router state `{Self}` does not carry an app container",
+    label = "`Dep` and `DepMut` need a router that was given the app container",
+    note = "call `.with_providers(&app)` on the router, or implement `ProviderState` for your own state type and add `.layer(app.layer())`"
+)]
+pub trait ProviderState: Send + Sync + 'static {
+    /// The registry of the app container.
+    type Registry: Registry;
+}
+
+impl<R: Registry> ProviderState for crate::App<R> {
+    type Registry = R;
+}
+
+impl<S, T> FromRequestParts<S> for Dep<T>
+where
+    S: ProviderState,
+    S::Registry: Provides<T>,
+    T: Send + Sync + 'static,
+{
+    type Rejection = ProviderRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let scope = scope_of::<S::Registry>(parts)?;
+        let result = scope.resolver(parts).shared::<T>().await;
+        result.map_err(ProviderRejection::from)
+    }
+}
+
+impl<S, T> FromRequestParts<S> for DepMut<T>
+where
+    S: ProviderState,
+    S::Registry: Provides<T>,
+    <S::Registry as Provides<T>>::Scope: Exclusive,
+    T: Send + Sync + 'static,
+{
+    type Rejection = ProviderRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let scope = scope_of::<S::Registry>(parts)?;
+        let result = scope.resolver(parts).exclusive::<T>().await;
+        result.map_err(ProviderRejection::from)
+    }
+}
+
+fn scope_of<R: Registry>(parts: &Parts) -> Result<SharedScope<R>, ProviderRejection> {
+    parts.extensions.get::<SharedScope<R>>().cloned().ok_or_else(|| {
+        tracing::error!(
+            registry = std::any::type_name::<R>(),
+            "no request scope: the router's state carries the app container but the providers \
+             layer is missing; use `Router::with_providers(&app)` or add `.layer(app.layer())`"
+        );
+        ProviderRejection { provider: None, response: None }
+    })
+}
+
+/// Why `Dep<T>` or `DepMut<T>` could not be extracted.
+///
+/// Its response is the failing provider's own (its error's `IntoResponse`, or
+/// the rejection of an extractor it used), or a `500 Internal Server Error`
+/// whose body reveals nothing internal. The full error is logged with
+/// `tracing` when the rejection is created.
+pub struct ProviderRejection {
+    provider: Option<&'static str>,
+    response: Option<Response>,
+}
+
+impl ProviderRejection {
+    /// The provider that failed (`None` when the providers layer was missing).
+    #[must_use]
+    pub fn provider(&self) -> Option<&'static str> {
+        self.provider
+    }
+}
+
+impl From<ProviderError> for ProviderRejection {
+    fn from(mut error: ProviderError) -> Self {
+        let response = error
+            .take_response()
+            .and_then(|payload| payload.downcast::<Response>().ok())
+            .map(|boxed| *boxed);
+        match &response {
+            Some(response) if response.status().is_client_error() => {
+                tracing::info!(provider = error.provider(), status = response.status().as_u16(), "{error}");
+            }
+            Some(response) => {
+                tracing::error!(provider = error.provider(), status = response.status().as_u16(), "{error}");
+            }
+            None => tracing::error!(provider = error.provider(), "{error}"),
+        }
+        Self { provider: Some(error.provider()), response }
+    }
+}
+
+impl fmt::Debug for ProviderRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderRejection")
+            .field("provider", &self.provider)
+            .field("status", &self.response.as_ref().map(Response::status))
+            .finish()
+    }
+}
+
+impl IntoResponse for ProviderRejection {
+    fn into_response(self) -> Response {
+        match self.response {
+            Some(response) => response,
+            None => internal_error(),
+        }
+    }
+}
+
+/// `500 Internal Server Error` with a body that reveals nothing internal.
+#[doc(hidden)]
+#[must_use]
+pub fn internal_error() -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+}

@@ -1,0 +1,57 @@
+//! The framework-independent runtime of `axum-providers`.
+//!
+//! Most users depend on the `axum-providers` facade instead, which re-exports
+//! this crate together with the `#[provider]` macro and the axum glue. This
+//! crate alone is enough to use providers outside HTTP: a CLI job or a worker
+//! builds an [`App`], opens a [`Scope`] by hand, resolves values and closes it.
+//!
+//! The pieces:
+//!
+//! - [`Provider`] and [`Setup`]: what `#[provider]` implements for the marker
+//!   type it generates next to a provider function;
+//! - [`Registry`] and [`Provides`]: what `#[providers(..)]` implements for the
+//!   type that lists an app's providers; a missing provider is a compile error
+//!   at the consumer (`no provider produces `T``);
+//! - scopes: [`AppScope`], [`RequestScope`], [`TransientScope`], and the lattice
+//!   [`InjectableInto`] that makes a short-lived dependency of a long-lived
+//!   provider a compile error;
+//! - [`Dep`] and [`DepMut`]: shared and exclusive handles to provided values;
+//! - [`Teardown`] and [`Outcome`]: setup and teardown in one function, with the
+//!   outcome of the scope;
+//! - [`App`], [`AppBuilder`] and [`Scope`]: the container, overrides for tests,
+//!   scopes opened by hand.
+
+mod app;
+mod dep;
+mod error;
+#[cfg(feature = "axum")]
+mod extract;
+mod outcome;
+mod provider;
+mod resolver;
+mod scope;
+mod scope_state;
+mod teardown;
+
+pub use app::{App, AppBuilder};
+pub use dep::{Dep, DepMut};
+pub use error::{BoxError, BuildError, ProviderError, ResponsePayload, TeardownError, TeardownErrors};
+#[cfg(feature = "axum")]
+pub use extract::{ProviderRejection, ProviderState};
+pub use outcome::Outcome;
+pub use provider::{Provider, ProviderEntry, Provides, Registry, Setup};
+pub use resolver::Resolver;
+pub use scope::{AppScope, Exclusive, InjectableInto, RequestScope, Scope as ScopeMarker, ScopeKind, TransientScope};
+pub use scope_state::Scope;
+pub use teardown::{Teardown, TeardownResult};
+
+/// Items used by generated code and by the axum integration. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::provider::depth;
+    pub use crate::scope::{ScopeById, ScopeId};
+    pub use crate::scope_state::SharedScope;
+    #[cfg(feature = "axum")]
+    pub use crate::extract::internal_error;
+    pub use crate::teardown::Produced;
+}

@@ -1,0 +1,143 @@
+//! The traits that `#[provider]` and `#[providers(..)]` implement.
+
+use std::future::Future;
+
+use crate::error::ProviderError;
+use crate::resolver::Resolver;
+use crate::scope::{Scope, ScopeKind};
+use crate::teardown::{BoxFuture, Erased, Produced};
+
+/// A provider: the marker type that `#[provider]` generates next to the
+/// function, named like the function.
+///
+/// Implemented by the macro; users name the marker in `#[providers(..)]`.
+pub trait Provider: Send + Sync + 'static {
+    /// The type that consumers receive.
+    type Output: Send + Sync + 'static;
+    /// The scope marker ([`AppScope`](crate::AppScope), ...).
+    type Scope: Scope;
+    /// The provider's name (its function's name), used in logs and errors.
+    const NAME: &'static str;
+}
+
+/// How provider `Self` is set up within registry `R`.
+///
+/// The macro implements it with one where-clause per dependency, so a missing
+/// or shorter-lived dependency is reported when a registry lists the provider.
+#[diagnostic::on_unimplemented(
+    message = "provider `{Self}` cannot be used by `{R}`",
+    label = "a dependency of `{Self}` is not available in `{R}`",
+    note = "each `Dep<T>` of a provider needs a provider of `T` in the same `#[providers(..)]` list, living at least as long"
+)]
+pub trait Setup<R: Registry>: Provider {
+    /// Indexes (in `R::PROVIDERS`) of the providers this one depends on.
+    const DEPS: &'static [usize];
+    /// `1 +` the largest `DEPTH` of the dependencies. Evaluating it for a
+    /// dependency cycle fails to compile with "cycle detected" (E0391) naming
+    /// every provider on the cycle.
+    const DEPTH: usize;
+
+    /// Resolves the dependencies, runs the provider's function and returns what it
+    /// produced.
+    fn setup(
+        resolver: &mut Resolver<'_, R>,
+    ) -> impl Future<Output = Result<Produced<Self::Output>, ProviderError>> + Send;
+}
+
+/// The set of providers of an app: the type `#[providers(..)]` is put on.
+pub trait Registry: Sized + Send + Sync + 'static {
+    /// Every provider, in the order of the list.
+    const PROVIDERS: &'static [ProviderEntry<Self>];
+}
+
+/// The registry `Self` has a provider of `T`.
+#[diagnostic::on_unimplemented(
+    message = "no provider produces `{T}` in `{Self}`",
+    label = "`{T}` is requested here, but no provider in `{Self}` returns it",
+    note = "write a `#[provider]` function that returns `{T}` (or `Result<{T}, E>`, or a `Teardown<{T}>`) and add its name to `#[providers(..)]` on `{Self}`"
+)]
+pub trait Provides<T>: Registry {
+    /// The scope of the provider of `T`.
+    type Scope: Scope;
+    /// The name of the provider of `T`.
+    const NAME: &'static str;
+    /// Its index in [`Registry::PROVIDERS`].
+    const INDEX: usize;
+    /// Its depth in the dependency graph (see [`Setup::DEPTH`]).
+    const DEPTH: usize;
+}
+
+pub(crate) type SetupFn<R> =
+    for<'a, 'r> fn(&'a mut Resolver<'r, R>) -> BoxFuture<'a, Result<Erased, ProviderError>>;
+
+/// What a registry knows about one of its providers.
+pub struct ProviderEntry<R: Registry> {
+    name: &'static str,
+    scope: ScopeKind,
+    deps: &'static [usize],
+    output: fn() -> &'static str,
+    pub(crate) setup: SetupFn<R>,
+}
+
+impl<R: Registry> ProviderEntry<R> {
+    /// The entry of provider `P`.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn of<P: Setup<R>>() -> Self {
+        Self {
+            name: P::NAME,
+            scope: <P::Scope as Scope>::KIND,
+            deps: P::DEPS,
+            output: std::any::type_name::<P::Output>,
+            setup: erased_setup::<R, P>,
+        }
+    }
+
+    /// The provider's name.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The provider's scope.
+    #[must_use]
+    pub fn scope(&self) -> ScopeKind {
+        self.scope
+    }
+
+    /// The indexes of its dependencies in the registry's list.
+    #[must_use]
+    pub fn deps(&self) -> &'static [usize] {
+        self.deps
+    }
+
+    /// The name of the type it provides.
+    #[must_use]
+    pub fn output_type(&self) -> &'static str {
+        (self.output)()
+    }
+}
+
+fn erased_setup<'a, 'r, R: Registry, P: Setup<R>>(
+    resolver: &'a mut Resolver<'r, R>,
+) -> BoxFuture<'a, Result<Erased, ProviderError>> {
+    Box::pin(async move {
+        let produced = P::setup(resolver).await?;
+        Ok(produced.erase(<P::Scope as Scope>::KIND))
+    })
+}
+
+/// `1 + max(depths)`: the depth of a provider whose dependencies have `depths`.
+#[doc(hidden)]
+#[must_use]
+pub const fn depth(depths: &[usize]) -> usize {
+    let mut max = 0;
+    let mut i = 0;
+    while i < depths.len() {
+        if depths[i] > max {
+            max = depths[i];
+        }
+        i += 1;
+    }
+    max + 1
+}

@@ -1,0 +1,151 @@
+//! Resolution of provided values, with per-scope caching.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use tokio::sync::RwLock;
+
+use crate::app::AppInner;
+use crate::dep::{Dep, DepMut};
+use crate::error::ProviderError;
+use crate::provider::{Provides, Registry};
+use crate::scope::{Scope, ScopeKind};
+use crate::scope_state::ScopeInner;
+use crate::teardown::{BoxFuture, Erased, Stored};
+
+/// Resolves provided values for one consumer at a time.
+///
+/// Generated provider code receives one in `Setup::setup`; the axum
+/// extractors build one per extraction. It borrows the app container, the
+/// current scope (none while the app is being built) and, for HTTP, the
+/// request's parts as an opaque context.
+pub struct Resolver<'r, R: Registry> {
+    app: &'r AppInner<R>,
+    scope: Option<&'r ScopeInner<R>>,
+    context: Option<&'r mut (dyn Any + Send)>,
+}
+
+impl<'r, R: Registry> Resolver<'r, R> {
+    pub(crate) fn new(
+        app: &'r AppInner<R>,
+        scope: Option<&'r ScopeInner<R>>,
+        context: Option<&'r mut (dyn Any + Send)>,
+    ) -> Self {
+        Self { app, scope, context }
+    }
+
+    /// The context of the current scope (for HTTP: the request's `Parts`), if it
+    /// has one of type `C`. Scopes opened by hand have none.
+    pub fn context_mut<C: Any>(&mut self) -> Option<&mut C> {
+        self.context.as_deref_mut()?.downcast_mut::<C>()
+    }
+
+    /// Shared access to the `T` of this scope, setting it up (and its
+    /// dependencies) on first use.
+    ///
+    /// # Errors
+    ///
+    /// When a provider on the way fails, or `T` is exclusively borrowed.
+    pub async fn shared<T>(&mut self) -> Result<Dep<T>, ProviderError>
+    where
+        R: Provides<T>,
+        T: Send + Sync + 'static,
+    {
+        let index = <R as Provides<T>>::INDEX;
+        let name = <R as Provides<T>>::NAME;
+        match <<R as Provides<T>>::Scope as Scope>::KIND {
+            ScopeKind::App => {
+                let stored = self.app_value(index).await?;
+                let value = stored
+                    .downcast::<T>()
+                    .map_err(|_| ProviderError::internal(name, "stored value has an unexpected type"))?;
+                Ok(Dep::app(value))
+            }
+            kind => {
+                let lock = downcast_lock::<T>(self.scoped_value(index, kind).await?, name)?;
+                lock.try_read_owned()
+                    .map(Dep::scoped)
+                    .map_err(|_| ProviderError::exclusive(name, std::any::type_name::<T>()))
+            }
+        }
+    }
+
+    /// Exclusive access to the `T` of this scope (request or transient), setting
+    /// it up on first use.
+    ///
+    /// # Errors
+    ///
+    /// When a provider on the way fails, or `T` is already borrowed in this scope.
+    pub async fn exclusive<T>(&mut self) -> Result<DepMut<T>, ProviderError>
+    where
+        R: Provides<T>,
+        T: Send + Sync + 'static,
+    {
+        let index = <R as Provides<T>>::INDEX;
+        let name = <R as Provides<T>>::NAME;
+        match <<R as Provides<T>>::Scope as Scope>::KIND {
+            ScopeKind::App => Err(ProviderError::internal(
+                name,
+                "app-scoped values cannot be borrowed exclusively",
+            )),
+            kind => {
+                let lock = downcast_lock::<T>(self.scoped_value(index, kind).await?, name)?;
+                lock.try_write_owned()
+                    .map(DepMut::new)
+                    .map_err(|_| ProviderError::exclusive(name, std::any::type_name::<T>()))
+            }
+        }
+    }
+
+    pub(crate) async fn app_value(&mut self, index: usize) -> Result<Stored, ProviderError> {
+        let app = self.app;
+        if let Some(stored) = app.values[index].get() {
+            return Ok(Arc::clone(stored));
+        }
+        let erased = self.setup(index).await?;
+        Ok(app.store(index, erased))
+    }
+
+    async fn scoped_value(&mut self, index: usize, kind: ScopeKind) -> Result<Stored, ProviderError> {
+        let entry = &R::PROVIDERS[index];
+        let Some(scope) = self.scope else {
+            return Err(ProviderError::internal(
+                entry.name(),
+                "a request-scoped value was requested while the app was being built",
+            ));
+        };
+        if kind == ScopeKind::Request {
+            if let Some(stored) = scope.cached(index) {
+                return Ok(stored);
+            }
+        }
+        match self.setup(index).await {
+            Ok(erased) => Ok(scope.store(index, kind, entry.name(), erased)),
+            Err(error) => {
+                if error.is_setup_failure() {
+                    scope.mark_setup_failed();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn setup(&mut self, index: usize) -> BoxFuture<'_, Result<Erased, ProviderError>> {
+        let app = self.app;
+        if let Some(overrides) = &app.overrides {
+            if let Some(replacement) = &overrides[index] {
+                return replacement();
+            }
+        }
+        (R::PROVIDERS[index].setup)(self)
+    }
+}
+
+fn downcast_lock<T: Send + Sync + 'static>(
+    stored: Stored,
+    name: &'static str,
+) -> Result<Arc<RwLock<T>>, ProviderError> {
+    stored
+        .downcast::<RwLock<T>>()
+        .map_err(|_| ProviderError::internal(name, "stored value has an unexpected type"))
+}

@@ -1,0 +1,118 @@
+//! Scope markers and the rules of which scope may depend on which.
+
+/// The three lifetimes a provided value can have, as a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScopeKind {
+    /// One value per app container, set up at startup, torn down at shutdown.
+    App,
+    /// One value per request (or hand-opened scope), shared by all its consumers.
+    Request,
+    /// A new value for each consumer, torn down with the scope that created it.
+    Transient,
+}
+
+impl ScopeKind {
+    /// The name used in attributes, logs and graphs: `app`, `request` or `transient`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::App => "app",
+            Self::Request => "request",
+            Self::Transient => "transient",
+        }
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A scope marker type: [`AppScope`], [`RequestScope`] or [`TransientScope`].
+pub trait Scope: sealed::Sealed + Send + Sync + 'static {
+    /// The scope as a value.
+    const KIND: ScopeKind;
+    /// The scope as a number, for [`ScopeId`].
+    #[doc(hidden)]
+    const ID: u8;
+}
+
+/// The scope marker of number `N` (see [`Scope::ID`]).
+///
+/// Generated registries name a provider's scope as
+/// `<ScopeId<{ .. }> as ScopeById>::Marker`: a const expression is not part of
+/// a type's privacy, so a public registry may list private provider functions.
+#[doc(hidden)]
+pub struct ScopeId<const N: u8>;
+
+/// Maps a [`ScopeId`] to its marker type.
+#[doc(hidden)]
+pub trait ScopeById {
+    /// The marker.
+    type Marker: Scope;
+}
+impl ScopeById for ScopeId<0> {
+    type Marker = AppScope;
+}
+impl ScopeById for ScopeId<1> {
+    type Marker = RequestScope;
+}
+impl ScopeById for ScopeId<2> {
+    type Marker = TransientScope;
+}
+
+/// Marker of the `app` scope (`#[provider(scope = app)]`).
+#[derive(Debug, Clone, Copy)]
+pub struct AppScope;
+/// Marker of the `request` scope, the default (`#[provider]`).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestScope;
+/// Marker of the `transient` scope (`#[provider(scope = transient)]`).
+#[derive(Debug, Clone, Copy)]
+pub struct TransientScope;
+
+impl sealed::Sealed for AppScope {}
+impl sealed::Sealed for RequestScope {}
+impl sealed::Sealed for TransientScope {}
+impl Scope for AppScope {
+    const KIND: ScopeKind = ScopeKind::App;
+    const ID: u8 = 0;
+}
+impl Scope for RequestScope {
+    const KIND: ScopeKind = ScopeKind::Request;
+    const ID: u8 = 1;
+}
+impl Scope for TransientScope {
+    const KIND: ScopeKind = ScopeKind::Transient;
+    const ID: u8 = 2;
+}
+
+/// `Self` (the scope of a dependency) lives at least as long as `S` (the scope of
+/// the provider that depends on it).
+///
+/// `app` values may be used by every provider, `request` values by `request` and
+/// `transient` providers, `transient` values only by `transient` providers.
+/// Handlers may use all three.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` value cannot be injected into a provider of scope `{S}`",
+    label = "this dependency does not live as long as the provider that uses it",
+    note = "a provider may only depend on providers that live at least as long: `app` providers may use `app` values; `request` providers may use `app` and `request` values; `transient` providers may use all three",
+    note = "make the dependency longer-lived, or make the provider that uses it shorter-lived (`#[provider(scope = request)]`)"
+)]
+pub trait InjectableInto<S: Scope>: Scope {}
+
+impl InjectableInto<AppScope> for AppScope {}
+impl InjectableInto<RequestScope> for AppScope {}
+impl InjectableInto<RequestScope> for RequestScope {}
+impl InjectableInto<TransientScope> for AppScope {}
+impl InjectableInto<TransientScope> for RequestScope {}
+impl InjectableInto<TransientScope> for TransientScope {}
+
+/// Values of this scope can be borrowed exclusively with [`DepMut`](crate::DepMut).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` values are shared by every request and cannot be borrowed with `DepMut`",
+    label = "`DepMut` needs a `request` or `transient` provider",
+    note = "use `Dep<T>` for app-scoped values, and put a lock or a pool inside `T` if it needs mutation"
+)]
+pub trait Exclusive: Scope {}
+impl Exclusive for RequestScope {}
+impl Exclusive for TransientScope {}

@@ -1,0 +1,40 @@
+//! Accumulated errors, reported all at once.
+
+use proc_macro2::TokenStream;
+
+/// Errors collected while parsing and validating, reported together.
+#[derive(Default)]
+pub(crate) struct Errors {
+    combined: Option<syn::Error>,
+}
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.combined {
+            Some(combined) => combined.combine(error),
+            None => self.combined = Some(error),
+        }
+    }
+
+    pub(crate) fn extend(&mut self, other: Errors) {
+        if let Some(error) = other.combined {
+            self.push(error);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.combined.is_none()
+    }
+
+    pub(crate) fn to_compile_errors(&self) -> TokenStream {
+        self.combined.as_ref().map(syn::Error::to_compile_error).unwrap_or_default()
+    }
+}
+
+/// The path generated code uses to reach the runtime: `crate = ...` or the facade.
+pub(crate) fn runtime_path(krate: Option<&syn::Path>) -> TokenStream {
+    match krate {
+        Some(path) => quote::quote!(#path),
+        None => quote::quote!(::axum_providers),
+    }
+}

@@ -1,0 +1,109 @@
+//! `#[handler(AppProviders)]`: per-argument checks for a handler.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, Item, PathArguments, Token, Type};
+
+use crate::diagnostics::{Errors, runtime_path};
+use crate::provider::parse_crate_path;
+
+struct HandlerArgs {
+    registry: Type,
+    krate: Option<syn::Path>,
+}
+
+impl Parse for HandlerArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(input.error(
+                "`#[handler]` needs the app's providers type: `#[handler(AppProviders)]`",
+            ));
+        }
+        let registry: Type = input.parse()?;
+        let mut krate = None;
+        while input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let token: Token![crate] = input.parse().map_err(|_| {
+                input.error("unknown argument: `#[handler]` accepts the providers type and `crate = \"path\"`")
+            })?;
+            input.parse::<Token![=]>()?;
+            if krate.replace(parse_crate_path(input)?).is_some() {
+                return Err(syn::Error::new(token.span, "duplicate `crate` argument"));
+            }
+        }
+        Ok(Self { registry, krate })
+    }
+}
+
+pub(crate) fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = match syn::parse2::<HandlerArgs>(args) {
+        Ok(args) => Some(args),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
+    let function = match syn::parse2::<Item>(input.clone()) {
+        Ok(Item::Fn(function)) => function,
+        Ok(other) => {
+            errors.push(syn::Error::new(other.span(), "`#[handler]` can only be used on a handler function"));
+            return with_errors(input, &errors);
+        }
+        Err(error) => {
+            errors.push(error);
+            return with_errors(input, &errors);
+        }
+    };
+    let Some(args) = args else {
+        return with_errors(input, &errors);
+    };
+    let krate = runtime_path(args.krate.as_ref());
+    let registry = &args.registry;
+    let mut checks = Vec::new();
+    for input in &function.sig.inputs {
+        let FnArg::Typed(typed) = input else { continue };
+        let Some((name, inner)) = provided_type(&typed.ty) else { continue };
+        let span = inner.span();
+        checks.push(if name == "DepMut" {
+            quote_spanned! {span=> #krate::__private::assert_exclusive::<#registry, #inner>(); }
+        } else {
+            quote_spanned! {span=> #krate::__private::assert_provided::<#registry, #inner>(); }
+        });
+    }
+    quote! {
+        #function
+
+        #[allow(clippy::all, clippy::pedantic, non_local_definitions, dead_code)]
+        const _: () = {
+            fn __check_handler_arguments() {
+                #(#checks)*
+            }
+        };
+    }
+}
+
+fn provided_type(ty: &Type) -> Option<(String, &Type)> {
+    let Type::Path(path) = ty else { return None };
+    let segment = path.path.segments.last()?;
+    let name = segment.ident.to_string();
+    if name != "Dep" && name != "DepMut" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &segment.arguments else { return None };
+    args.args.iter().find_map(|arg| match arg {
+        GenericArgument::Type(inner) => Some((name.clone(), inner)),
+        _ => None,
+    })
+}
+
+fn with_errors(item: TokenStream, errors: &Errors) -> TokenStream {
+    let mut output = errors.to_compile_errors();
+    output.extend(item);
+    output
+}

@@ -1,0 +1,121 @@
+//! Parsing of `#[provider(...)]` arguments.
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitStr, Path, Token};
+
+use crate::diagnostics::Errors;
+
+/// The scope named in `scope = ...`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScopeArg {
+    App,
+    Request,
+    Transient,
+}
+
+impl ScopeArg {
+    pub(crate) fn marker(self) -> &'static str {
+        match self {
+            Self::App => "AppScope",
+            Self::Request => "RequestScope",
+            Self::Transient => "TransientScope",
+        }
+    }
+}
+
+/// `#[provider(scope = app, crate = "path")]`, parsed.
+pub(crate) struct ProviderArgs {
+    pub(crate) scope: ScopeArg,
+    /// The span of the `scope = ...` value (or the call site when defaulted).
+    pub(crate) scope_span: Span,
+    pub(crate) krate: Option<Path>,
+}
+
+impl ProviderArgs {
+    pub(crate) fn parse(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Self> {
+        let mut scope: Option<(ScopeArg, Span)> = None;
+        let mut krate: Option<Path> = None;
+        while !input.is_empty() {
+            let key: Ident = if input.peek(Token![crate]) {
+                let token: Token![crate] = input.parse()?;
+                Ident::new("crate", token.span)
+            } else {
+                input.parse()?
+            };
+            input.parse::<Token![=]>()?;
+            match key.to_string().as_str() {
+                "scope" => {
+                    let value: Ident = input.parse()?;
+                    let parsed = match value.to_string().as_str() {
+                        "app" => Some(ScopeArg::App),
+                        "request" => Some(ScopeArg::Request),
+                        "transient" => Some(ScopeArg::Transient),
+                        _ => {
+                            errors.push(syn::Error::new(
+                                value.span(),
+                                format!(
+                                    "unknown scope `{value}`: expected `app`, `request` or `transient`"
+                                ),
+                            ));
+                            None
+                        }
+                    };
+                    if scope.is_some() {
+                        errors.push(syn::Error::new(key.span(), "duplicate `scope` argument"));
+                    } else if let Some(parsed) = parsed {
+                        scope = Some((parsed, value.span()));
+                    }
+                }
+                "crate" => {
+                    let path = parse_crate_path(input)?;
+                    if krate.is_some() {
+                        errors.push(syn::Error::new(key.span(), "duplicate `crate` argument"));
+                    } else {
+                        krate = Some(path);
+                    }
+                }
+                _ => {
+                    errors.push(syn::Error::new(
+                        key.span(),
+                        format!(
+                            "unknown argument `{key}`: `#[provider]` accepts `scope = app | request | transient` and `crate = \"path\"`"
+                        ),
+                    ));
+                    // Skip the value so that the next argument still parses.
+                    let _skipped: syn::Expr = input.parse()?;
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        let (scope, scope_span) = scope.unwrap_or((ScopeArg::Request, Span::call_site()));
+        Ok(Self { scope, scope_span, krate })
+    }
+}
+
+/// `crate = "path"` or `crate = path`.
+pub(crate) fn parse_crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
+    if input.peek(LitStr) {
+        let lit: LitStr = input.parse()?;
+        lit.parse()
+    } else {
+        input.parse()
+    }
+}
+
+/// Parses attribute arguments with error accumulation.
+pub(crate) struct WithErrors<T> {
+    pub(crate) value: T,
+    pub(crate) errors: Errors,
+}
+
+impl Parse for WithErrors<ProviderArgs> {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut errors = Errors::default();
+        let value = ProviderArgs::parse(input, &mut errors)?;
+        Ok(Self { value, errors })
+    }
+}

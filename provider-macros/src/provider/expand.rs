@@ -1,0 +1,142 @@
+//! Code generation for `#[provider]`.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::ast::{ParamKind, ProviderFn, ReturnShape};
+use super::attr::ProviderArgs;
+use crate::diagnostics::runtime_path;
+
+/// The function as written, then the marker type named like it, then the
+/// trait impls inside `const _: () = { .. };`.
+pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs) -> TokenStream {
+    let krate = runtime_path(args.krate.as_ref());
+    let private = quote!(#krate::__private);
+    let item = &model.item;
+    let name = &item.sig.ident;
+    let vis = &item.vis;
+    let name_str = name.to_string();
+    let docs = item.attrs.iter().filter(|attr| attr.path().is_ident("doc"));
+    let scope = Ident::new(args.scope.marker(), args.scope_span);
+    let output = &ret.output;
+
+    let mut bounds = Vec::new();
+    let mut dep_types = Vec::new();
+    let mut resolve = Vec::new();
+    let mut call_args = Vec::new();
+    for (i, param) in model.params.iter().enumerate() {
+        let arg = format_ident!("__arg{}", i);
+        let ty = &param.ty;
+        let span = ty.span();
+        match &param.kind {
+            ParamKind::Dep(inner) | ParamKind::DepMut(inner) => {
+                let inner_span = inner.span();
+                bounds.push(quote_spanned! {inner_span=>
+                    __R: #private::Provides<#inner>,
+                });
+                bounds.push(quote_spanned! {span=>
+                    <__R as #private::Provides<#inner>>::Scope:
+                        #private::InjectableInto<#private::#scope>,
+                });
+                let method = if matches!(param.kind, ParamKind::DepMut(_)) {
+                    bounds.push(quote_spanned! {span=>
+                        <__R as #private::Provides<#inner>>::Scope:
+                            #private::Exclusive,
+                    });
+                    quote!(exclusive)
+                } else {
+                    quote!(shared)
+                };
+                dep_types.push(inner.clone());
+                resolve.push(quote! {
+                    let #arg = __resolver.#method::<#inner>().await?;
+                });
+            }
+            ParamKind::Extractor => {
+                bounds.push(quote_spanned! {span=>
+                    #ty: #private::FromRequestParts<()>,
+                });
+                resolve.push(quote! {
+                    let #arg = #private::extract::<#ty, __R>(__resolver, #name_str).await?;
+                });
+            }
+        }
+        call_args.push(arg);
+    }
+
+    let call = if item.sig.asyncness.is_some() {
+        quote!(#name(#(#call_args),*).await)
+    } else {
+        quote!(#name(#(#call_args),*))
+    };
+    let produce = |value: TokenStream| {
+        if ret.has_teardown {
+            quote!(#private::Produced::with_teardown(#value))
+        } else {
+            quote!(#private::Produced::value(#value))
+        }
+    };
+    let finish = if ret.is_result {
+        let ok = produce(quote!(__value));
+        quote! {
+            match __returned {
+                ::core::result::Result::Ok(__value) => ::core::result::Result::Ok(#ok),
+                ::core::result::Result::Err(__error) => {
+                    #[allow(unused_imports)]
+                    use #private::error_kind::{DebugKind as _, DisplayKind as _, ResponseDisplayKind as _, ResponseKind as _};
+                    let __kind = (&&&#private::error_kind::ErrorWrap(&__error)).__provider_error_kind();
+                    ::core::result::Result::Err(__kind.into_provider_error(__error, #name_str))
+                }
+            }
+        }
+    } else {
+        let ok = produce(quote!(__returned));
+        quote!(::core::result::Result::Ok(#ok))
+    };
+
+    let struct_span = name.span();
+    let marker = quote_spanned! {struct_span=>
+        #(#docs)*
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #name {}
+    };
+
+    quote! {
+        #item
+
+        #marker
+
+        #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
+        const _: () = {
+            impl #private::Provider for #name {
+                type Output = #output;
+                type Scope = #private::#scope;
+                const NAME: &'static str = #name_str;
+            }
+
+            impl<__R> #private::Setup<__R> for #name
+            where
+                __R: #private::Registry,
+                #(#bounds)*
+            {
+                const DEPS: &'static [usize] = &[#(<__R as #private::Provides<#dep_types>>::INDEX),*];
+                const DEPTH: usize = #private::depth(&[#(<__R as #private::Provides<#dep_types>>::DEPTH),*]);
+
+                #[allow(unused_variables)]
+                fn setup(
+                    __resolver: &mut #private::Resolver<'_, __R>,
+                ) -> impl ::core::future::Future<
+                    Output = ::core::result::Result<#private::Produced<#output>, #private::ProviderError>,
+                > + ::core::marker::Send {
+                    async move {
+                        #(#resolve)*
+                        let __returned = #call;
+                        #finish
+                    }
+                }
+            }
+        };
+    }
+}
+

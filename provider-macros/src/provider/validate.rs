@@ -1,0 +1,55 @@
+//! Rules that involve more than one part of the provider.
+
+use syn::spanned::Spanned;
+
+use super::ast::{ParamKind, ProviderFn};
+use super::attr::{ProviderArgs, ScopeArg};
+use crate::diagnostics::Errors;
+
+pub(crate) fn validate(model: &ProviderFn, args: &ProviderArgs, errors: &mut Errors) {
+    let sig = &model.item.sig;
+    let name = &sig.ident;
+    if let Some(param) = sig.generics.params.first() {
+        errors.push(syn::Error::new(
+            param.span(),
+            format!(
+                "provider `{name}` cannot be generic: each provider produces one concrete type; \
+                 write one provider per type (use newtypes for distinct roles)"
+            ),
+        ));
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.push(syn::Error::new(unsafety.span, "a provider cannot be an `unsafe fn`"));
+    }
+    if let Some(constness) = &sig.constness {
+        errors.push(syn::Error::new(constness.span, "a provider cannot be a `const fn`"));
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(syn::Error::new(abi.span(), "a provider cannot have an `extern` ABI"));
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(syn::Error::new(variadic.span(), "a provider cannot be variadic"));
+    }
+    for param in &model.params {
+        if let syn::Type::ImplTrait(impl_trait) = &param.ty {
+            errors.push(syn::Error::new(
+                impl_trait.span(),
+                "a provider parameter must name its type: `impl Trait` makes the provider generic",
+            ));
+            continue;
+        }
+        if args.scope == ScopeArg::App && matches!(param.kind, ParamKind::Extractor) {
+            let ty = &param.ty;
+            let shown = quote::quote!(#ty).to_string().replace(" < ", "<").replace(" >", ">").replace(" ,", ",");
+            errors.push(syn::Error::new(
+                param.ty.span(),
+                format!(
+                    "app-scoped provider `{name}` cannot take the request extractor `{shown}`: \
+                     app-scoped values are set up once, at startup, outside any request; \
+                     make the provider request-scoped (remove `scope = app`), \
+                     or take provided values only (`Dep<T>`)"
+                ),
+            ));
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! `#[providers(a, b, c)]`: the registry of an app.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{Item, Path, Token};
+
+use crate::diagnostics::{Errors, runtime_path};
+use crate::provider::parse_crate_path;
+
+struct RegistryArgs {
+    providers: Vec<Path>,
+    krate: Option<Path>,
+    errors: Errors,
+}
+
+impl Parse for RegistryArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut providers: Vec<Path> = Vec::new();
+        let mut krate = None;
+        let mut errors = Errors::default();
+        while !input.is_empty() {
+            if input.peek(Token![crate]) && input.peek2(Token![=]) {
+                let token: Token![crate] = input.parse()?;
+                input.parse::<Token![=]>()?;
+                let path = parse_crate_path(input)?;
+                if krate.replace(path).is_some() {
+                    errors.push(syn::Error::new(token.span, "duplicate `crate` argument"));
+                }
+            } else {
+                let path: Path = input.parse()?;
+                let key = quote!(#path).to_string();
+                if providers.iter().any(|seen| quote!(#seen).to_string() == key) {
+                    errors.push(syn::Error::new(
+                        path.span(),
+                        format!("provider `{key}` is listed twice"),
+                    ));
+                } else {
+                    providers.push(path);
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(Self { providers, krate, errors })
+    }
+}
+
+pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = match syn::parse2::<RegistryArgs>(args) {
+        Ok(args) => args,
+        Err(error) => {
+            errors.push(error);
+            return with_errors(input, &errors);
+        }
+    };
+    errors.extend(args.errors);
+    let item = match syn::parse2::<Item>(input.clone()) {
+        Ok(Item::Struct(item)) => item,
+        Ok(other) => {
+            errors.push(syn::Error::new(
+                other.span(),
+                "`#[providers(..)]` goes on a unit struct that names the app's providers: `pub struct AppProviders;`",
+            ));
+            return with_errors(input, &errors);
+        }
+        Err(error) => {
+            errors.push(error);
+            return with_errors(input, &errors);
+        }
+    };
+    if !matches!(item.fields, syn::Fields::Unit) {
+        errors.push(syn::Error::new(
+            item.fields.span(),
+            "`#[providers(..)]` goes on a unit struct: `pub struct AppProviders;`",
+        ));
+    }
+    if let Some(param) = item.generics.params.first() {
+        errors.push(syn::Error::new(param.span(), "a providers registry cannot be generic"));
+    }
+    if !errors.is_empty() {
+        return with_errors(input, &errors);
+    }
+
+    let krate = runtime_path(args.krate.as_ref());
+    let private = quote!(#krate::__private);
+    let registry = &item.ident;
+    let entries = args.providers.iter().map(|provider| {
+        quote_spanned! {provider.span()=> #private::ProviderEntry::<#registry>::of::<#provider>() }
+    });
+    let provides = args.providers.iter().enumerate().map(|(index, provider)| {
+        quote_spanned! {provider.span()=>
+            impl #private::Provides<<#provider as #private::Provider>::Output> for #registry {
+                type Scope = <#private::ScopeId<{
+                    <<#provider as #private::Provider>::Scope as #private::ScopeMarker>::ID
+                }> as #private::ScopeById>::Marker;
+                const NAME: &'static str = <#provider as #private::Provider>::NAME;
+                const INDEX: usize = #index;
+                const DEPTH: usize = <#provider as #private::Setup<#registry>>::DEPTH;
+            }
+        }
+    });
+    let depths = args.providers.iter().map(|provider| {
+        quote_spanned! {provider.span()=>
+            const _: usize = <#provider as #private::Setup<#registry>>::DEPTH;
+        }
+    });
+    quote! {
+        #item
+
+        #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
+        const _: () = {
+            impl #private::Registry for #registry {
+                const PROVIDERS: &'static [#private::ProviderEntry<Self>] = &[#(#entries),*];
+            }
+            #(#provides)*
+            // Evaluated at compile time: a dependency cycle fails here with
+            // "cycle detected", naming every provider on the cycle.
+            #(#depths)*
+        };
+    }
+}
+
+fn with_errors(item: TokenStream, errors: &Errors) -> TokenStream {
+    let mut output = errors.to_compile_errors();
+    output.extend(item);
+    output
+}
