@@ -38,3 +38,23 @@ pub(crate) fn runtime_path(krate: Option<&syn::Path>) -> TokenStream {
         None => quote::quote!(::axum_providers),
     }
 }
+
+/// `tokens` with every span set to `span`, so that an error about them is
+/// reported at `span` (the user's argument) rather than where they were written.
+pub(crate) fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(group) => {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                TokenTree::Group(respanned)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}

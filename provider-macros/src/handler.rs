@@ -6,7 +6,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, Item, PathArguments, Token, Type};
 
-use crate::diagnostics::{Errors, runtime_path};
+use crate::diagnostics::{Errors, respan, runtime_path};
 use crate::provider::parse_crate_path;
 
 struct HandlerArgs {
@@ -70,6 +70,7 @@ pub(crate) fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
         let FnArg::Typed(typed) = input else { continue };
         let Some((name, inner)) = provided_type(&typed.ty) else { continue };
         let span = inner.span();
+        let registry = respan(quote!(#registry), span);
         checks.push(if name == "DepMut" {
             quote_spanned! {span=> #krate::__private::assert_exclusive::<#registry, #inner>(); }
         } else {

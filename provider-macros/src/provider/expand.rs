@@ -102,19 +102,9 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
         #vis struct #name {}
     };
 
-    quote! {
-        #item
-
-        #marker
-
-        #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
-        const _: () = {
-            impl #private::Provider for #name {
-                type Output = #output;
-                type Scope = #private::#scope;
-                const NAME: &'static str = #name_str;
-            }
-
+    // Spanned at the function's name: a dependency cycle is reported with
+    // one note per provider, each pointing at its name.
+    let setup_impl = quote_spanned! {struct_span=>
             impl<__R> #private::Setup<__R> for #name
             where
                 __R: #private::Registry,
@@ -136,6 +126,22 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                     }
                 }
             }
+    };
+
+    quote! {
+        #item
+
+        #marker
+
+        #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
+        const _: () = {
+            impl #private::Provider for #name {
+                type Output = #output;
+                type Scope = #private::#scope;
+                const NAME: &'static str = #name_str;
+            }
+
+            #setup_impl
         };
     }
 }

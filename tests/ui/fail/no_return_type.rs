@@ -1,0 +1,6 @@
+use axum_providers::prelude::*;
+
+#[provider]
+async fn audit() {}
+
+fn main() {}

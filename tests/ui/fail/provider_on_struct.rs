@@ -1,0 +1,6 @@
+use axum_providers::prelude::*;
+
+#[provider]
+struct Pool;
+
+fn main() {}
