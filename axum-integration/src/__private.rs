@@ -103,7 +103,11 @@ pub mod error_kind {
 
     impl ResponseDisplay {
         /// Builds the provider error.
-        pub fn into_provider_error<E: IntoResponse + Display>(self, error: E, provider: &'static str) -> ProviderError {
+        pub fn into_provider_error<E: IntoResponse + Display>(
+            self,
+            error: E,
+            provider: &'static str,
+        ) -> ProviderError {
             let message = error.to_string();
             ProviderError::failed(provider, message, respond(error.into_response()))
         }

@@ -14,7 +14,12 @@ use tokio::net::TcpListener;
 /// # Errors
 ///
 /// The server's I/O error, or the app-scoped teardowns that failed.
-pub async fn serve<R, F>(listener: TcpListener, router: Router, app: App<R>, shutdown: F) -> Result<(), ServeError>
+pub async fn serve<R, F>(
+    listener: TcpListener,
+    router: Router,
+    app: App<R>,
+    shutdown: F,
+) -> Result<(), ServeError>
 where
     R: Registry,
     F: Future<Output = ()> + Send + 'static,

@@ -4,8 +4,8 @@
 //!
 //! This facade is the one dependency to add; it re-exports the macros, the
 //! runtime and the axum glue, and the macros' generated code resolves through
-//! it. The [README](https://docs.rs/axum-providers) has the quick start, which is compiled
-//! as a test (see [`readme`]).
+//! it. The README has the quick start; it is compiled as a doc test of this
+//! crate.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -43,9 +43,9 @@
 pub use axum_providers_axum::{ProvidersLayer, ProvidersService, RouterExt, ServeError, serve};
 pub use axum_providers_core::{
     App, AppBuilder, AppScope, BoxError, BuildError, Dep, DepMut, Exclusive, InjectableInto, Outcome,
-    Provider, ProviderEntry, ProviderError, ProviderRejection, ProviderState, Provides, Registry, RequestScope,
-    Resolver, Scope, ScopeKind, ScopeMarker, Setup, Teardown, TeardownError, TeardownErrors, TeardownResult,
-    TransientScope,
+    Provider, ProviderEntry, ProviderError, ProviderRejection, ProviderState, Provides, Registry,
+    RequestScope, Resolver, Scope, ScopeKind, ScopeMarker, Setup, Teardown, TeardownError, TeardownErrors,
+    TeardownResult, TransientScope,
 };
 pub use axum_providers_macros::{handler, provider, providers};
 
@@ -54,12 +54,10 @@ pub mod prelude {
     pub use crate::{App, Dep, DepMut, Outcome, RouterExt as _, Teardown, handler, provider, providers};
 }
 
+/// The README's examples, compiled as doc tests.
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
-
-/// The README's examples, compiled as doc tests.
-pub mod readme {}
 
 /// Items used by generated code. Not public API: may change in any release.
 #[doc(hidden)]

@@ -66,10 +66,11 @@ impl<R: Registry> AppInner<R> {
         let Erased { value, teardown } = erased;
         // Only the build sets app values, one provider at a time.
         let _already = self.values[index].set(Arc::clone(&value));
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Entry { provider: R::PROVIDERS[index].name(), value: Arc::clone(&value), teardown });
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).push(Entry {
+            provider: R::PROVIDERS[index].name(),
+            value: Arc::clone(&value),
+            teardown,
+        });
         value
     }
 
@@ -175,7 +176,10 @@ async fn shut_down(mut entries: Vec<Entry>, deadline: Instant) -> Result<(), Tea
             wait = (wait * 2).min(Duration::from_millis(20));
         }
         if entry.in_use() {
-            tracing::error!(provider = entry.provider, "app-scoped value still in use at shutdown; its teardown did not run");
+            tracing::error!(
+                provider = entry.provider,
+                "app-scoped value still in use at shutdown; its teardown did not run"
+            );
             errors.push(crate::error::TeardownError {
                 provider: entry.provider,
                 error: "value still in use at shutdown; teardown did not run".into(),
@@ -276,7 +280,11 @@ impl<R: Registry> AppBuilder<R> {
                     failure = Some(error);
                     break;
                 }
-                tracing::debug!(provider = entry.name(), elapsed_us = started.elapsed().as_micros() as u64, "app-scoped value ready");
+                tracing::debug!(
+                    provider = entry.name(),
+                    elapsed_us = started.elapsed().as_micros() as u64,
+                    "app-scoped value ready"
+                );
             }
             failure
         };

@@ -101,7 +101,7 @@ fn scope_of<R: Registry>(parts: &Parts) -> Result<SharedScope<R>, ProviderReject
 /// `tracing` when the rejection is created.
 pub struct ProviderRejection {
     provider: Option<&'static str>,
-    response: Option<Response>,
+    response: Option<Box<Response>>,
 }
 
 impl ProviderRejection {
@@ -114,10 +114,7 @@ impl ProviderRejection {
 
 impl From<ProviderError> for ProviderRejection {
     fn from(mut error: ProviderError) -> Self {
-        let response = error
-            .take_response()
-            .and_then(|payload| payload.downcast::<Response>().ok())
-            .map(|boxed| *boxed);
+        let response = error.take_response().and_then(|payload| payload.downcast::<Response>().ok());
         match &response {
             Some(response) if response.status().is_client_error() => {
                 tracing::info!(provider = error.provider(), status = response.status().as_u16(), "{error}");
@@ -135,7 +132,7 @@ impl fmt::Debug for ProviderRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProviderRejection")
             .field("provider", &self.provider)
-            .field("status", &self.response.as_ref().map(Response::status))
+            .field("status", &self.response.as_ref().map(|response| response.status()))
             .finish()
     }
 }
@@ -143,7 +140,7 @@ impl fmt::Debug for ProviderRejection {
 impl IntoResponse for ProviderRejection {
     fn into_response(self) -> Response {
         match self.response {
-            Some(response) => response,
+            Some(response) => *response,
             None => internal_error(),
         }
     }

@@ -41,17 +41,19 @@ pub use extract::{ProviderRejection, ProviderState};
 pub use outcome::Outcome;
 pub use provider::{Provider, ProviderEntry, Provides, Registry, Setup};
 pub use resolver::Resolver;
-pub use scope::{AppScope, Exclusive, InjectableInto, RequestScope, Scope as ScopeMarker, ScopeKind, TransientScope};
+pub use scope::{
+    AppScope, Exclusive, InjectableInto, RequestScope, Scope as ScopeMarker, ScopeKind, TransientScope,
+};
 pub use scope_state::Scope;
 pub use teardown::{Teardown, TeardownResult};
 
 /// Items used by generated code and by the axum integration. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "axum")]
+    pub use crate::extract::internal_error;
     pub use crate::provider::depth;
     pub use crate::scope::{ScopeById, ScopeId};
     pub use crate::scope_state::SharedScope;
-    #[cfg(feature = "axum")]
-    pub use crate::extract::internal_error;
     pub use crate::teardown::Produced;
 }

@@ -43,11 +43,7 @@ impl Outcome {
     /// The outcome of a response with this status code.
     #[must_use]
     pub const fn from_status(status: u16) -> Self {
-        if status < 400 {
-            Self::Success
-        } else {
-            Self::ErrorResponse { status }
-        }
+        if status < 400 { Self::Success } else { Self::ErrorResponse { status } }
     }
 
     /// `true` only for [`Outcome::Success`]: commit on this, roll back on anything else.

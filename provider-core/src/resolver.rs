@@ -84,10 +84,9 @@ impl<'r, R: Registry> Resolver<'r, R> {
         let index = <R as Provides<T>>::INDEX;
         let name = <R as Provides<T>>::NAME;
         match <<R as Provides<T>>::Scope as Scope>::KIND {
-            ScopeKind::App => Err(ProviderError::internal(
-                name,
-                "app-scoped values cannot be borrowed exclusively",
-            )),
+            ScopeKind::App => {
+                Err(ProviderError::internal(name, "app-scoped values cannot be borrowed exclusively"))
+            }
             kind => {
                 let lock = downcast_lock::<T>(self.scoped_value(index, kind).await?, name)?;
                 lock.try_write_owned()
@@ -114,10 +113,10 @@ impl<'r, R: Registry> Resolver<'r, R> {
                 "a request-scoped value was requested while the app was being built",
             ));
         };
-        if kind == ScopeKind::Request {
-            if let Some(stored) = scope.cached(index) {
-                return Ok(stored);
-            }
+        if kind == ScopeKind::Request
+            && let Some(stored) = scope.cached(index)
+        {
+            return Ok(stored);
         }
         match self.setup(index).await {
             Ok(erased) => Ok(scope.store(index, kind, entry.name(), erased)),
@@ -132,10 +131,10 @@ impl<'r, R: Registry> Resolver<'r, R> {
 
     fn setup(&mut self, index: usize) -> BoxFuture<'_, Result<Erased, ProviderError>> {
         let app = self.app;
-        if let Some(overrides) = &app.overrides {
-            if let Some(replacement) = &overrides[index] {
-                return replacement();
-            }
+        if let Some(overrides) = &app.overrides
+            && let Some(replacement) = &overrides[index]
+        {
+            return replacement();
         }
         (R::PROVIDERS[index].setup)(self)
     }

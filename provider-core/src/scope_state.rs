@@ -45,7 +45,13 @@ impl<R: Registry> ScopeInner<R> {
         self.state().slots.get(index)?.clone()
     }
 
-    pub(crate) fn store(&self, index: usize, kind: ScopeKind, provider: &'static str, erased: Erased) -> Stored {
+    pub(crate) fn store(
+        &self,
+        index: usize,
+        kind: ScopeKind,
+        provider: &'static str,
+        erased: Erased,
+    ) -> Stored {
         let Erased { value, teardown } = erased;
         let mut state = self.state();
         if kind == ScopeKind::Request {
@@ -82,10 +88,10 @@ impl<R: Registry> ScopeInner<R> {
     /// Closes the scope without waiting: for scopes dropped before they were
     /// closed (a cancelled request, a hand-opened scope that was dropped).
     pub(crate) fn abandon(&self, outcome: Outcome) {
-        if let Some((entries, outcome)) = self.take_entries(outcome) {
-            if !entries.is_empty() {
-                defer(entries, outcome, self.app.clone());
-            }
+        if let Some((entries, outcome)) = self.take_entries(outcome)
+            && !entries.is_empty()
+        {
+            defer(entries, outcome, self.app.clone());
         }
     }
 

@@ -159,7 +159,8 @@ fn unwrap_stored<T: Send + Sync + 'static>(stored: Stored) -> Result<T, BoxError
 /// A type-erased stored value.
 pub(crate) type Stored = Arc<dyn Any + Send + Sync>;
 
-pub(crate) type ErasedTeardown = Box<dyn FnOnce(Stored, Outcome) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
+pub(crate) type ErasedTeardown =
+    Box<dyn FnOnce(Stored, Outcome) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
 
 /// A type-erased product of setup.
 #[doc(hidden)]

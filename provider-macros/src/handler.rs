@@ -17,9 +17,9 @@ struct HandlerArgs {
 impl Parse for HandlerArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if input.is_empty() {
-            return Err(input.error(
-                "`#[handler]` needs the app's providers type: `#[handler(AppProviders)]`",
-            ));
+            return Err(
+                input.error("`#[handler]` needs the app's providers type: `#[handler(AppProviders)]`")
+            );
         }
         let registry: Type = input.parse()?;
         let mut krate = None;
@@ -29,7 +29,8 @@ impl Parse for HandlerArgs {
                 break;
             }
             let token: Token![crate] = input.parse().map_err(|_| {
-                input.error("unknown argument: `#[handler]` accepts the providers type and `crate = \"path\"`")
+                input
+                    .error("unknown argument: `#[handler]` accepts the providers type and `crate = \"path\"`")
             })?;
             input.parse::<Token![=]>()?;
             if krate.replace(parse_crate_path(input)?).is_some() {

@@ -32,10 +32,7 @@ impl Parse for RegistryArgs {
                 let path: Path = input.parse()?;
                 let key = quote!(#path).to_string();
                 if providers.iter().any(|seen| quote!(#seen).to_string() == key) {
-                    errors.push(syn::Error::new(
-                        path.span(),
-                        format!("provider `{key}` is listed twice"),
-                    ));
+                    errors.push(syn::Error::new(path.span(), format!("provider `{key}` is listed twice")));
                 } else {
                     providers.push(path);
                 }

@@ -107,8 +107,11 @@ async fn slow(id: Dep<RequestId>, counters: Dep<Counters>) -> String {
     format!("slow {}", id.0)
 }
 
-async fn start(app: &App<AppProviders>) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), axum_providers::ServeError>>) {
-    let router: Router = Router::new().route("/whoami", get(whoami)).route("/slow", get(slow)).with_providers(app);
+async fn start(
+    app: &App<AppProviders>,
+) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), axum_providers::ServeError>>) {
+    let router: Router =
+        Router::new().route("/whoami", get(whoami)).route("/slow", get(slow)).with_providers(app);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, stopped) = oneshot::channel::<()>();
@@ -134,7 +137,12 @@ async fn concurrent_requests_each_see_only_their_own_request_values() {
         let permit = Arc::clone(&limit).acquire_owned().await.expect("semaphore");
         requests.spawn(async move {
             let id = format!("req-{n}");
-            let response = client.get(format!("{address}/whoami")).header("x-request-id", &id).send().await.expect("send");
+            let response = client
+                .get(format!("{address}/whoami"))
+                .header("x-request-id", &id)
+                .send()
+                .await
+                .expect("send");
             assert!(response.status().is_success(), "{}", response.status());
             let body = response.text().await.expect("body");
             drop(permit);
@@ -163,7 +171,12 @@ async fn graceful_shutdown_drains_requests_then_tears_the_app_down_in_reverse_or
     drop(app);
 
     let slow = tokio::spawn(async move {
-        let response = reqwest::Client::new().get(format!("{address}/slow")).header("x-request-id", "last").send().await.expect("send");
+        let response = reqwest::Client::new()
+            .get(format!("{address}/slow"))
+            .header("x-request-id", "last")
+            .send()
+            .await
+            .expect("send");
         (response.status(), response.text().await.expect("body"))
     });
     // Wait until the slow request is in its handler, then ask the server to stop.

@@ -341,8 +341,9 @@ async fn asking_twice_for_an_exclusive_value_is_a_clear_error_not_a_deadlock() {
     let events = Events::default();
     let app = build(&events).await;
     let router: Router = routes().with_providers(&app);
-    let (status, body) =
-        tokio::time::timeout(std::time::Duration::from_secs(5), call(&router, "/twice")).await.expect("no deadlock");
+    let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(5), call(&router, "/twice"))
+        .await
+        .expect("no deadlock");
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body, "internal server error");
     drop(router);
@@ -395,7 +396,10 @@ async fn an_extractor_rejection_in_a_provider_becomes_the_response() {
     let (status, _) = call(&router, "/whoami").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "missing Authorization header");
 
-    let request = Request::get("/whoami").header("authorization", "Bearer abc123").body(Body::empty()).expect("request");
+    let request = Request::get("/whoami")
+        .header("authorization", "Bearer abc123")
+        .body(Body::empty())
+        .expect("request");
     let (status, body) = call_with(&router, request).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, "abc123");
@@ -407,16 +411,20 @@ async fn an_extractor_rejection_in_a_provider_becomes_the_response() {
 async fn works_with_nested_routers_and_route_layer() {
     let events = Events::default();
     let app = build(&events).await;
-    let api = Router::new()
-        .route("/both", get(both))
-        .route_layer(middleware::from_fn(|request: Request<Body>, next: middleware::Next| async move {
+    let api = Router::new().route("/both", get(both)).route_layer(middleware::from_fn(
+        |request: Request<Body>, next: middleware::Next| async move {
             let mut response = next.run(request).await;
             response.headers_mut().insert("x-route-layer", "yes".parse().expect("header"));
             response
-        }));
+        },
+    ));
     let router: Router = Router::new().nest("/api", api).route("/nonces", get(nonces)).with_providers(&app);
 
-    let response = router.clone().oneshot(Request::get("/api/both").body(Body::empty()).expect("request")).await.expect("infallible");
+    let response = router
+        .clone()
+        .oneshot(Request::get("/api/both").body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-route-layer"], "yes");
     let (status, _) = call(&router, "/nonces").await;
@@ -526,7 +534,10 @@ async fn a_scope_opened_by_hand_resolves_and_tears_down() {
     }
     let error = scope.get::<User>().await.expect_err("`request_id` reads the request headers");
     assert_eq!(error.provider(), "request_id");
-    assert!(error.to_string().contains("needs the HTTP request (extractor `http::header::map::HeaderMap`)"), "{error}");
+    assert!(
+        error.to_string().contains("needs the HTTP request (extractor `http::header::map::HeaderMap`)"),
+        "{error}"
+    );
     scope.close(Outcome::Success).await.expect("teardown");
     assert_eq!(
         events.take(),

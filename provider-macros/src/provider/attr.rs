@@ -54,9 +54,7 @@ impl ProviderArgs {
                         _ => {
                             errors.push(syn::Error::new(
                                 value.span(),
-                                format!(
-                                    "unknown scope `{value}`: expected `app`, `request` or `transient`"
-                                ),
+                                format!("unknown scope `{value}`: expected `app`, `request` or `transient`"),
                             ));
                             None
                         }

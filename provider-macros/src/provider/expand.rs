@@ -145,4 +145,3 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
         };
     }
 }
-

@@ -40,7 +40,8 @@ pub(crate) fn validate(model: &ProviderFn, args: &ProviderArgs, errors: &mut Err
         }
         if args.scope == ScopeArg::App && matches!(param.kind, ParamKind::Extractor) {
             let ty = &param.ty;
-            let shown = quote::quote!(#ty).to_string().replace(" < ", "<").replace(" >", ">").replace(" ,", ",");
+            let shown =
+                quote::quote!(#ty).to_string().replace(" < ", "<").replace(" >", ">").replace(" ,", ",");
             errors.push(syn::Error::new(
                 param.ty.span(),
                 format!(
