@@ -6,6 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use axum_providers_core::__private::{SharedScope, internal_error};
@@ -13,6 +14,8 @@ use axum_providers_core::{App, Outcome, Registry};
 use futures_util::FutureExt as _;
 use tower_layer::Layer;
 use tower_service::Service;
+
+use crate::body::ScopedBody;
 
 /// Opens a request scope for every request and closes it when the handler's
 /// response is ready, before it is sent.
@@ -23,7 +26,13 @@ use tower_service::Service;
 /// What it guarantees:
 /// - the scope's values are torn down after the handler returned, in reverse
 ///   order of setup, with the [`Outcome`] of the response (decided after the
-///   handler's error became a response);
+///   handler's error became a response): before the response is sent, except
+///   for after-response values (`#[provider(teardown = after_response)]`) set
+///   up before every before-response value, which are torn down when the body
+///   has been sent;
+/// - a value still held when the response is ready (moved into a streaming
+///   body or a WebSocket) is torn down once released, with everything set up
+///   before it;
 /// - a failing teardown of a successful response turns it into a `500` with a
 ///   generic body, so no client is told "stored" for data that was not;
 /// - a panicking handler gets its scope torn down with [`Outcome::Panicked`] and
@@ -106,14 +115,18 @@ where
                     (internal_error(), Outcome::Panicked)
                 }
             };
-            let closed = guard.0.close(outcome).await;
-            match closed {
+            let (closed, remainder) = guard.0.close_before_response(outcome).await;
+            let response = match closed {
                 Err(_) if outcome.is_success() && !guard.0.setup_failed() => {
                     tracing::error!("teardown failed after a successful response; answering 500 instead");
-                    Ok(internal_error())
+                    internal_error()
                 }
-                _ => Ok(response),
-            }
+                _ => response,
+            };
+            Ok(match remainder {
+                None => response,
+                Some(remainder) => response.map(|body| Body::new(ScopedBody::new(body, remainder))),
+            })
         })
     }
 }

@@ -6,6 +6,7 @@
 //! `axum-providers-core` behind its `axum` feature, next to the types).
 //! Most users depend on the `axum-providers` facade, which re-exports this crate.
 
+mod body;
 mod layer;
 mod router;
 mod serve;

@@ -68,7 +68,7 @@ pub mod __private {
     pub use axum_providers_core::ScopeMarker;
     pub use axum_providers_core::{
         AppScope, Exclusive, InjectableInto, Provider, ProviderEntry, ProviderError, Provides, Registry,
-        RequestScope, Resolver, Setup, TransientScope,
+        RequestScope, Resolver, Setup, TeardownTiming, TransientScope,
     };
 
     /// Compiles only when `R` has a provider of `T` (used by `#[handler]`).

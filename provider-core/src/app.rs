@@ -5,7 +5,8 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::error::{BuildError, ProviderError, TeardownErrors};
+use crate::deferred::Deferred;
+use crate::error::{BuildError, ProviderError, TeardownError, TeardownErrors};
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
@@ -55,6 +56,7 @@ impl<R: Registry> std::fmt::Debug for App<R> {
 
 pub(crate) struct AppInner<R: Registry> {
     pub(crate) values: Box<[OnceLock<Stored>]>,
+    pub(crate) deferred: Deferred,
     entries: Mutex<Vec<Entry>>,
     pub(crate) overrides: Option<Box<[Option<Replacement>]>>,
     shutdown_timeout: Duration,
@@ -63,14 +65,11 @@ pub(crate) struct AppInner<R: Registry> {
 
 impl<R: Registry> AppInner<R> {
     pub(crate) fn store(&self, index: usize, erased: Erased) -> Stored {
-        let Erased { value, teardown } = erased;
+        let provider = &R::PROVIDERS[index];
+        let (value, entry) = erased.into_entry(provider.name(), provider.teardown_timing());
         // Only the build sets app values, one provider at a time.
         let _already = self.values[index].set(Arc::clone(&value));
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).push(Entry {
-            provider: R::PROVIDERS[index].name(),
-            value: Arc::clone(&value),
-            teardown,
-        });
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).push(entry);
         value
     }
 
@@ -82,7 +81,7 @@ impl<R: Registry> AppInner<R> {
 impl<R: Registry> Drop for AppInner<R> {
     fn drop(&mut self) {
         let entries = self.entries.get_mut().unwrap_or_else(PoisonError::into_inner);
-        let skipped: Vec<_> = entries.iter().filter(|e| e.teardown.is_some()).map(|e| e.provider).collect();
+        let skipped: Vec<_> = entries.iter().filter(|e| e.has_teardown()).map(|e| e.provider).collect();
         if !skipped.is_empty() {
             tracing::warn!(
                 providers = ?skipped,
@@ -140,62 +139,48 @@ impl<R: Registry> App<R> {
     /// teardowns that could not run because their values were still in use.
     pub async fn shutdown(self) -> Result<(), TeardownErrors> {
         let deadline = Instant::now() + self.inner.shutdown_timeout;
-        let mut inner = self.inner;
+        let inner = self.inner;
         let mut wait = Duration::from_millis(1);
-        let owned = loop {
-            match Arc::try_unwrap(inner) {
-                Ok(owned) => break owned,
-                Err(shared) if Instant::now() >= deadline => {
-                    tracing::error!(
-                        handles = Arc::strong_count(&shared) - 1,
-                        "app shutdown timed out waiting for other handles of the app container; \
-                         tearing down anyway, values still in use are reported below"
-                    );
-                    let entries = shared.take_entries();
-                    return shut_down(entries, deadline).await;
-                }
-                Err(shared) => {
-                    inner = shared;
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_millis(20));
-                }
+        let inner = loop {
+            if Arc::strong_count(&inner) == 1 || Instant::now() >= deadline {
+                break inner;
             }
-        };
-        let entries = owned.take_entries();
-        drop(owned);
-        shut_down(entries, deadline).await
-    }
-}
-
-async fn shut_down(mut entries: Vec<Entry>, deadline: Instant) -> Result<(), TeardownErrors> {
-    let mut errors = Vec::new();
-    while let Some(entry) = entries.pop() {
-        let mut wait = Duration::from_millis(1);
-        while entry.in_use() && Instant::now() < deadline {
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_millis(20));
-        }
-        if entry.in_use() {
+        };
+        if Arc::strong_count(&inner) > 1 {
             tracing::error!(
-                provider = entry.provider,
-                "app-scoped value still in use at shutdown; its teardown did not run"
+                handles = Arc::strong_count(&inner) - 1,
+                "app shutdown timed out waiting for the other handles of the app container \
+                 (a router, an open scope); tearing down anyway"
             );
-            errors.push(crate::error::TeardownError {
-                provider: entry.provider,
-                error: "value still in use at shutdown; teardown did not run".into(),
-            });
-            continue;
         }
-        if let Err(error) = entry.finish(Outcome::Shutdown).await {
-            errors.push(error);
+        // Request scopes are closed (each held a handle): finish their
+        // background teardowns before the app-scoped values go.
+        inner.deferred.drain(deadline).await;
+        let mut entries = inner.take_entries();
+        drop(inner);
+        let mut errors = Vec::new();
+        while let Some(entry) = entries.pop() {
+            if entry.has_teardown() {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if tokio::time::timeout(remaining, entry.released()).await.is_err() {
+                    tracing::error!(
+                        provider = entry.provider,
+                        "app-scoped value still in use at shutdown; its teardown did not run"
+                    );
+                    errors.push(TeardownError {
+                        provider: entry.provider,
+                        error: "value still in use at shutdown; teardown did not run".into(),
+                    });
+                    continue;
+                }
+            }
+            if let Err(error) = entry.finish(Outcome::Shutdown).await {
+                errors.push(error);
+            }
         }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        let errors = TeardownErrors { errors };
-        tracing::error!(failures = errors.errors.len(), "{errors}");
-        Err(errors)
+        TeardownErrors::report(errors)
     }
 }
 
@@ -263,6 +248,7 @@ impl<R: Registry> AppBuilder<R> {
     pub async fn build(self) -> Result<App<R>, BuildError> {
         let inner = Arc::new(AppInner::<R> {
             values: std::iter::repeat_with(OnceLock::new).take(R::PROVIDERS.len()).collect(),
+            deferred: Deferred::start(),
             entries: Mutex::new(Vec::new()),
             overrides: self.overrides,
             shutdown_timeout: self.shutdown_timeout,
@@ -306,5 +292,5 @@ async fn teardown_after_failed_build(mut entries: Vec<Entry>) -> Result<(), Tear
             errors.push(error);
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(TeardownErrors { errors }) }
+    TeardownErrors::report(errors)
 }

@@ -184,6 +184,17 @@ pub struct TeardownErrors {
 }
 
 impl TeardownErrors {
+    /// `Err` (logged together, with the provider names) when any teardown failed.
+    pub(crate) fn report(errors: Vec<TeardownError>) -> Result<(), Self> {
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let errors = Self { errors };
+        let providers: Vec<_> = errors.errors.iter().map(|e| e.provider).collect();
+        tracing::error!(?providers, "{errors}");
+        Err(errors)
+    }
+
     /// The failures, in the order the teardowns ran (reverse order of setup).
     #[must_use]
     pub fn errors(&self) -> &[TeardownError] {

@@ -22,6 +22,7 @@
 //!   scopes opened by hand.
 
 mod app;
+mod deferred;
 mod dep;
 mod error;
 #[cfg(feature = "axum")]
@@ -45,7 +46,7 @@ pub use scope::{
     AppScope, Exclusive, InjectableInto, RequestScope, Scope as ScopeMarker, ScopeKind, TransientScope,
 };
 pub use scope_state::Scope;
-pub use teardown::{Teardown, TeardownResult};
+pub use teardown::{Teardown, TeardownResult, TeardownTiming};
 
 /// Items used by generated code and by the axum integration. Not public API.
 #[doc(hidden)]
@@ -54,6 +55,6 @@ pub mod __private {
     pub use crate::extract::internal_error;
     pub use crate::provider::depth;
     pub use crate::scope::{ScopeById, ScopeId};
-    pub use crate::scope_state::SharedScope;
+    pub use crate::scope_state::{Remainder, SharedScope};
     pub use crate::teardown::Produced;
 }

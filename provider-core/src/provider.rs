@@ -5,7 +5,7 @@ use std::future::Future;
 use crate::error::ProviderError;
 use crate::resolver::Resolver;
 use crate::scope::{Scope, ScopeKind};
-use crate::teardown::{BoxFuture, Erased, Produced};
+use crate::teardown::{BoxFuture, Erased, Produced, TeardownTiming};
 
 /// A provider: the marker type that `#[provider]` generates next to the
 /// function, named like the function.
@@ -18,6 +18,8 @@ pub trait Provider: Send + Sync + 'static {
     type Scope: Scope;
     /// The provider's name (its function's name), used in logs and errors.
     const NAME: &'static str;
+    /// When its teardown runs (`#[provider(teardown = ..)]`).
+    const TEARDOWN: TeardownTiming = TeardownTiming::BeforeResponse;
 }
 
 /// How provider `Self` is set up within registry `R`.
@@ -74,6 +76,7 @@ pub(crate) type SetupFn<R> =
 pub struct ProviderEntry<R: Registry> {
     name: &'static str,
     scope: ScopeKind,
+    timing: TeardownTiming,
     deps: &'static [usize],
     output: fn() -> &'static str,
     pub(crate) setup: SetupFn<R>,
@@ -87,6 +90,7 @@ impl<R: Registry> ProviderEntry<R> {
         Self {
             name: P::NAME,
             scope: <P::Scope as Scope>::KIND,
+            timing: P::TEARDOWN,
             deps: P::DEPS,
             output: std::any::type_name::<P::Output>,
             setup: erased_setup::<R, P>,
@@ -103,6 +107,12 @@ impl<R: Registry> ProviderEntry<R> {
     #[must_use]
     pub fn scope(&self) -> ScopeKind {
         self.scope
+    }
+
+    /// When its teardown runs.
+    #[must_use]
+    pub fn teardown_timing(&self) -> TeardownTiming {
+        self.timing
     }
 
     /// The indexes of its dependencies in the registry's list.

@@ -119,7 +119,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
             return Ok(stored);
         }
         match self.setup(index).await {
-            Ok(erased) => Ok(scope.store(index, kind, entry.name(), erased)),
+            Ok(erased) => Ok(scope.store(index, kind, erased)),
             Err(error) => {
                 if error.is_setup_failure() {
                     scope.mark_setup_failed();

@@ -1,17 +1,17 @@
-//! Request scopes: the per-request cache of values and their teardown.
+//! Scopes: the per-request (or hand-opened) cache of values and their teardown.
 
 use std::any::Any;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use crate::app::App;
+use crate::deferred::Job;
 use crate::dep::{Dep, DepMut};
 use crate::error::{ProviderError, TeardownErrors};
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
 use crate::scope::{Exclusive, ScopeKind};
-use crate::teardown::{Entry, Erased, Stored};
+use crate::teardown::{Entry, Erased, Stored, TeardownTiming};
 
 pub(crate) struct ScopeInner<R: Registry> {
     app: App<R>,
@@ -45,14 +45,9 @@ impl<R: Registry> ScopeInner<R> {
         self.state().slots.get(index)?.clone()
     }
 
-    pub(crate) fn store(
-        &self,
-        index: usize,
-        kind: ScopeKind,
-        provider: &'static str,
-        erased: Erased,
-    ) -> Stored {
-        let Erased { value, teardown } = erased;
+    pub(crate) fn store(&self, index: usize, kind: ScopeKind, erased: Erased) -> Stored {
+        let provider = &R::PROVIDERS[index];
+        let (value, entry) = erased.into_entry(provider.name(), provider.teardown_timing());
         let mut state = self.state();
         if kind == ScopeKind::Request {
             if state.slots.is_empty() {
@@ -60,7 +55,7 @@ impl<R: Registry> ScopeInner<R> {
             }
             state.slots[index] = Some(Arc::clone(&value));
         }
-        state.order.push(Entry { provider, value: Arc::clone(&value), teardown });
+        state.order.push(entry);
         value
     }
 
@@ -68,37 +63,16 @@ impl<R: Registry> ScopeInner<R> {
         self.state().setup_failed = true;
     }
 
-    /// `true` when a provider failed in this scope.
     pub(crate) fn setup_failed(&self) -> bool {
         self.state().setup_failed
-    }
-
-    /// Closes the scope: tears every value down, in reverse order of setup.
-    ///
-    /// A provider failure in this scope turns a success or error-response outcome
-    /// into [`Outcome::SetupFailed`]. Values still held by a `Dep` (a streaming
-    /// body, a spawned task) are torn down, still in order, once released.
-    pub(crate) async fn close(&self, outcome: Outcome) -> Result<(), TeardownErrors> {
-        let Some((entries, outcome)) = self.take_entries(outcome) else {
-            return Ok(());
-        };
-        run_in_reverse(entries, outcome, &self.app).await
-    }
-
-    /// Closes the scope without waiting: for scopes dropped before they were
-    /// closed (a cancelled request, a hand-opened scope that was dropped).
-    pub(crate) fn abandon(&self, outcome: Outcome) {
-        if let Some((entries, outcome)) = self.take_entries(outcome)
-            && !entries.is_empty()
-        {
-            defer(entries, outcome, self.app.clone());
-        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
         self.state().closed
     }
 
+    /// Marks the scope closed and takes its entries, with the outcome adjusted
+    /// for a provider failure in this scope.
     fn take_entries(&self, outcome: Outcome) -> Option<(Vec<Entry>, Outcome)> {
         let mut state = self.state();
         if state.closed {
@@ -112,6 +86,65 @@ impl<R: Registry> ScopeInner<R> {
         };
         Some((std::mem::take(&mut state.order), outcome))
     }
+
+    /// Closes the scope before the response is sent: tears down, in reverse
+    /// order of setup, everything from the first before-response value on.
+    ///
+    /// Returns the failures and what is left for after the response: the
+    /// after-response values set up before every before-response one.
+    pub(crate) async fn close_before_response(
+        &self,
+        outcome: Outcome,
+    ) -> (Result<(), TeardownErrors>, Option<Remainder<R>>) {
+        let Some((mut entries, outcome)) = self.take_entries(outcome) else {
+            return (Ok(()), None);
+        };
+        let first_before = entries
+            .iter()
+            .position(|entry| entry.has_teardown() && entry.timing == TeardownTiming::BeforeResponse);
+        let later = match first_before {
+            Some(first) => entries.split_off(first),
+            None => Vec::new(),
+        };
+        let result = self.run_now(later, outcome).await;
+        let remainder = (!entries.is_empty()).then(|| Remainder { app: self.app.clone(), entries, outcome });
+        (result, remainder)
+    }
+
+    /// Closes the scope and runs every teardown before returning (scopes opened
+    /// by hand).
+    pub(crate) async fn close_all(&self, outcome: Outcome) -> Result<(), TeardownErrors> {
+        let Some((entries, outcome)) = self.take_entries(outcome) else {
+            return Ok(());
+        };
+        self.run_now(entries, outcome).await
+    }
+
+    /// Runs `entries` last to first. At the first value that is still in use
+    /// (held by a streaming body, a WebSocket, a task), that value and every one
+    /// set up before it go to the app's teardown worker, which waits for each
+    /// to be released, keeping the order.
+    async fn run_now(&self, mut entries: Vec<Entry>, outcome: Outcome) -> Result<(), TeardownErrors> {
+        let mut errors = Vec::new();
+        while let Some(entry) = entries.pop() {
+            if entry.has_teardown() && entry.in_use() {
+                entries.push(entry);
+                self.app.inner().deferred.send(Job { entries, outcome });
+                break;
+            }
+            if let Err(error) = entry.finish(outcome).await {
+                errors.push(error);
+            }
+        }
+        TeardownErrors::report(errors)
+    }
+
+    /// Closes the scope without waiting: teardown runs on the app's worker.
+    pub(crate) fn abandon(&self, outcome: Outcome) {
+        if let Some((entries, outcome)) = self.take_entries(outcome) {
+            self.app.inner().deferred.send(Job { entries, outcome });
+        }
+    }
 }
 
 impl<R: Registry> Drop for ScopeInner<R> {
@@ -119,71 +152,44 @@ impl<R: Registry> Drop for ScopeInner<R> {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         if !state.closed && !state.order.is_empty() {
             state.closed = true;
-            let entries = std::mem::take(&mut state.order);
             state.slots = Vec::new();
-            defer(entries, Outcome::Cancelled, self.app.clone());
+            let entries = std::mem::take(&mut state.order);
+            self.app.inner().deferred.send(Job { entries, outcome: Outcome::Cancelled });
         }
     }
 }
 
-/// Runs `entries` last to first, collecting failures. When a value is still in
-/// use, the rest (that value and everything set up before it) is handed to a
-/// background task that waits for each value to be released, keeping the order.
-pub(crate) async fn run_in_reverse<R: Registry>(
-    mut entries: Vec<Entry>,
+/// The teardowns left for after the response: hand them over with
+/// [`finish`](Remainder::finish) when the body is done. Dropped without
+/// `finish`, they run with [`Outcome::Cancelled`].
+#[doc(hidden)]
+pub struct Remainder<R: Registry> {
+    app: App<R>,
+    entries: Vec<Entry>,
     outcome: Outcome,
-    app: &App<R>,
-) -> Result<(), TeardownErrors> {
-    let mut errors = Vec::new();
-    while let Some(entry) = entries.pop() {
-        if entry.in_use() {
-            entries.push(entry);
-            defer(entries, outcome, app.clone());
-            break;
-        }
-        if let Err(error) = entry.finish(outcome).await {
-            errors.push(error);
-        }
-    }
-    report(errors)
 }
 
-fn report(errors: Vec<crate::error::TeardownError>) -> Result<(), TeardownErrors> {
-    if errors.is_empty() {
-        return Ok(());
+impl<R: Registry> Remainder<R> {
+    /// The outcome decided for the response.
+    #[must_use]
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
     }
-    let errors = TeardownErrors { errors };
-    tracing::error!(failures = errors.errors.len(), "{errors}");
-    Err(errors)
+
+    /// Runs the remaining teardowns on the app's worker with `outcome`.
+    pub fn finish(mut self, outcome: Outcome) {
+        let entries = std::mem::take(&mut self.entries);
+        self.app.inner().deferred.send(Job { entries, outcome });
+    }
 }
 
-/// Hands teardown to a task on the current runtime. The task holds an app
-/// handle, so app shutdown waits for it.
-fn defer<R: Registry>(entries: Vec<Entry>, outcome: Outcome, app: App<R>) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        let names: Vec<_> = entries.iter().map(|entry| entry.provider).collect();
-        tracing::error!(
-            providers = ?names,
-            "a scope was dropped outside a tokio runtime; these values were dropped without teardown"
-        );
-        return;
-    };
-    runtime.spawn(async move {
-        let mut entries = entries;
-        let mut errors = Vec::new();
-        while let Some(entry) = entries.pop() {
-            let mut wait = Duration::from_millis(1);
-            while entry.in_use() {
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_millis(50));
-            }
-            if let Err(error) = entry.finish(outcome).await {
-                errors.push(error);
-            }
+impl<R: Registry> Drop for Remainder<R> {
+    fn drop(&mut self) {
+        if !self.entries.is_empty() {
+            let entries = std::mem::take(&mut self.entries);
+            self.app.inner().deferred.send(Job { entries, outcome: Outcome::Cancelled });
         }
-        let _reported = report(errors);
-        drop(app);
-    });
+    }
 }
 
 /// A scope opened by hand: for CLI jobs, workers and tests.
@@ -192,11 +198,6 @@ fn defer<R: Registry>(entries: Vec<Entry>, outcome: Outcome, app: App<R>) {
 /// [`get_mut`](Scope::get_mut), then [`close`](Scope::close) it to run their
 /// teardown. A scope dropped without `close` is torn down in the background
 /// with [`Outcome::Cancelled`].
-///
-/// ```
-/// # use axum_providers_core as axum_providers;
-/// # async fn job(app: axum_providers::App<impl axum_providers::Registry>) {}
-/// ```
 pub struct Scope<R: Registry> {
     inner: Arc<ScopeInner<R>>,
 }
@@ -237,13 +238,14 @@ impl<R: Registry> Scope<R> {
     /// Closes the scope: every value set up in it is torn down, in reverse order
     /// of setup, with `outcome` (or [`Outcome::SetupFailed`] if a provider failed).
     ///
-    /// Values still held by a `Dep` are torn down in the background when released.
+    /// A value still held by a `Dep` is torn down in the background when
+    /// released, with every value set up before it.
     ///
     /// # Errors
     ///
     /// Every teardown that failed; all of them ran.
     pub async fn close(self, outcome: Outcome) -> Result<(), TeardownErrors> {
-        self.inner.close(outcome).await
+        self.inner.close_all(outcome).await
     }
 }
 
@@ -277,16 +279,15 @@ impl<R: Registry> SharedScope<R> {
         self.0.resolver(Some(context))
     }
 
-    /// See [`Scope::close`].
-    ///
-    /// # Errors
-    ///
-    /// Every teardown that failed; all of them ran.
-    pub async fn close(&self, outcome: Outcome) -> Result<(), TeardownErrors> {
-        self.0.close(outcome).await
+    /// Tears down the before-response part; see `ScopeInner::close_before_response`.
+    pub async fn close_before_response(
+        &self,
+        outcome: Outcome,
+    ) -> (Result<(), TeardownErrors>, Option<Remainder<R>>) {
+        self.0.close_before_response(outcome).await
     }
 
-    /// Closes without waiting (teardown runs in the background).
+    /// Closes without waiting (teardown runs on the app's worker).
     pub fn abandon(&self, outcome: Outcome) {
         self.0.abandon(outcome);
     }
@@ -306,9 +307,7 @@ impl<R: Registry> SharedScope<R> {
 
 #[cfg(test)]
 mod tests {
-    // Unused-marker check: the scope marker trait is implemented for the kinds.
-    use crate::scope::Scope as ScopeMarker;
-    use crate::scope::{AppScope, RequestScope, ScopeKind, TransientScope};
+    use crate::scope::{AppScope, RequestScope, Scope as ScopeMarker, ScopeKind, TransientScope};
 
     #[test]
     fn markers_name_their_kind() {

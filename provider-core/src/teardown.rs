@@ -2,12 +2,15 @@
 
 use std::any::Any;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use tokio::sync::RwLock;
 
-use crate::error::BoxError;
+use crate::error::{BoxError, TeardownError};
 use crate::outcome::Outcome;
 use crate::scope::ScopeKind;
 
@@ -134,6 +137,7 @@ impl<T: Send + Sync + 'static> Produced<T> {
                         })
                     })
                 }),
+                released: released_by_polling,
             }
         } else {
             Erased {
@@ -146,6 +150,7 @@ impl<T: Send + Sync + 'static> Produced<T> {
                         })
                     })
                 }),
+                released: released_lock::<T>,
             }
         }
     }
@@ -156,6 +161,30 @@ fn unwrap_stored<T: Send + Sync + 'static>(stored: Stored) -> Result<T, BoxError
     Arc::try_unwrap(typed).map_err(|_| "value still in use at teardown".into())
 }
 
+/// Resolves once every `Dep`/`DepMut` of a request or transient value is gone:
+/// the write lock is granted only when no guard remains.
+fn released_lock<T: Send + Sync + 'static>(stored: &Stored) -> BoxFuture<'static, ()> {
+    let lock = Arc::clone(stored).downcast::<RwLock<T>>().ok();
+    Box::pin(async move {
+        if let Some(lock) = lock {
+            drop(lock.write_owned().await);
+        }
+    })
+}
+
+/// Resolves once only the entry holds an app value (app values have no lock;
+/// this runs at shutdown only).
+fn released_by_polling(stored: &Stored) -> BoxFuture<'static, ()> {
+    let weak = Arc::downgrade(stored);
+    Box::pin(async move {
+        let mut wait = Duration::from_millis(1);
+        while weak.strong_count() > 1 {
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_millis(20));
+        }
+    })
+}
+
 /// A type-erased stored value.
 pub(crate) type Stored = Arc<dyn Any + Send + Sync>;
 
@@ -163,45 +192,85 @@ pub(crate) type ErasedTeardown =
     Box<dyn FnOnce(Stored, Outcome) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
 
 /// A type-erased product of setup.
-#[doc(hidden)]
 pub(crate) struct Erased {
     pub(crate) value: Stored,
     pub(crate) teardown: Option<ErasedTeardown>,
+    pub(crate) released: fn(&Stored) -> BoxFuture<'static, ()>,
+}
+
+impl Erased {
+    /// The entry remembered by the scope, in setup order.
+    pub(crate) fn into_entry(self, provider: &'static str, timing: TeardownTiming) -> (Stored, Entry) {
+        let Self { value, teardown, released } = self;
+        let entry = Entry { provider, value: Arc::clone(&value), teardown, released, timing };
+        (value, entry)
+    }
+}
+
+/// When a request-scoped or transient value is torn down, chosen per provider
+/// with `#[provider(teardown = ..)]`.
+///
+/// Teardown always runs in strict reverse order of setup. The before-response
+/// part is therefore everything set up from the first `BeforeResponse` value on:
+/// an `AfterResponse` value set up after a `BeforeResponse` one is torn down
+/// before the response too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TeardownTiming {
+    /// Before the response is sent (the default): a failing teardown turns a
+    /// success response into a `500`, so no client is told "stored" for data
+    /// that was not. Use it for commits.
+    #[default]
+    BeforeResponse,
+    /// After the response body finished (or was dropped): cleanup that need
+    /// not delay the client. Its failures are logged.
+    AfterResponse,
 }
 
 /// A value set up in a scope, remembered in setup order for teardown.
 pub(crate) struct Entry {
     pub(crate) provider: &'static str,
-    pub(crate) value: Stored,
-    pub(crate) teardown: Option<ErasedTeardown>,
+    value: Stored,
+    teardown: Option<ErasedTeardown>,
+    released: fn(&Stored) -> BoxFuture<'static, ()>,
+    pub(crate) timing: TeardownTiming,
 }
 
 impl Entry {
+    /// `true` when the entry has a teardown.
+    pub(crate) fn has_teardown(&self) -> bool {
+        self.teardown.is_some()
+    }
+
     /// `true` while a `Dep`/`DepMut` (or a slot) still holds the value.
     pub(crate) fn in_use(&self) -> bool {
         Arc::strong_count(&self.value) > 1
     }
 
-    /// Runs the teardown (or just drops a value that has none).
-    pub(crate) async fn finish(self, outcome: Outcome) -> Result<(), crate::error::TeardownError> {
-        let Self { provider, value, teardown } = self;
-        match teardown {
-            None => {
-                drop(value);
-                Ok(())
-            }
-            Some(run) => {
-                let started = std::time::Instant::now();
-                let result = run(value, outcome).await;
-                tracing::debug!(
-                    provider,
-                    %outcome,
-                    elapsed_us = started.elapsed().as_micros() as u64,
-                    ok = result.is_ok(),
-                    "teardown"
-                );
-                result.map_err(|error| crate::error::TeardownError { provider, error })
-            }
-        }
+    /// Resolves when no `Dep`/`DepMut` holds the value any more.
+    pub(crate) fn released(&self) -> BoxFuture<'static, ()> {
+        (self.released)(&self.value)
+    }
+
+    /// Runs the teardown (or just drops a value that has none). A panicking
+    /// teardown is reported as a failure of that teardown.
+    pub(crate) async fn finish(self, outcome: Outcome) -> Result<(), TeardownError> {
+        let Self { provider, value, teardown, .. } = self;
+        let Some(run) = teardown else {
+            drop(value);
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let result = match AssertUnwindSafe(run(value, outcome)).catch_unwind().await {
+            Ok(result) => result,
+            Err(_panic) => Err("the teardown panicked".into()),
+        };
+        tracing::debug!(
+            provider,
+            %outcome,
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            ok = result.is_ok(),
+            "teardown"
+        );
+        result.map_err(|error| TeardownError { provider, error })
     }
 }

@@ -24,9 +24,18 @@ impl ScopeArg {
     }
 }
 
-/// `#[provider(scope = app, crate = "path")]`, parsed.
+/// `teardown = before_response | after_response`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimingArg {
+    BeforeResponse,
+    AfterResponse,
+}
+
+/// `#[provider(scope = app, teardown = after_response, crate = "path")]`, parsed.
 pub(crate) struct ProviderArgs {
     pub(crate) scope: ScopeArg,
+    /// `teardown = ..` with the span of its key, when given.
+    pub(crate) timing: Option<(TimingArg, Span)>,
     /// The span of the `scope = ...` value (or the call site when defaulted).
     pub(crate) scope_span: Span,
     pub(crate) krate: Option<Path>,
@@ -36,6 +45,7 @@ impl ProviderArgs {
     pub(crate) fn parse(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Self> {
         let mut scope: Option<(ScopeArg, Span)> = None;
         let mut krate: Option<Path> = None;
+        let mut timing: Option<(TimingArg, Span)> = None;
         while !input.is_empty() {
             let key: Ident = if input.peek(Token![crate]) {
                 let token: Token![crate] = input.parse()?;
@@ -65,6 +75,27 @@ impl ProviderArgs {
                         scope = Some((parsed, value.span()));
                     }
                 }
+                "teardown" => {
+                    let value: Ident = input.parse()?;
+                    let parsed = match value.to_string().as_str() {
+                        "before_response" => Some(TimingArg::BeforeResponse),
+                        "after_response" => Some(TimingArg::AfterResponse),
+                        _ => {
+                            errors.push(syn::Error::new(
+                                value.span(),
+                                format!(
+                                    "unknown teardown timing `{value}`: expected `before_response` (the default) or `after_response`"
+                                ),
+                            ));
+                            None
+                        }
+                    };
+                    if timing.is_some() {
+                        errors.push(syn::Error::new(key.span(), "duplicate `teardown` argument"));
+                    } else if let Some(parsed) = parsed {
+                        timing = Some((parsed, key.span()));
+                    }
+                }
                 "crate" => {
                     let path = parse_crate_path(input)?;
                     if krate.is_some() {
@@ -77,7 +108,7 @@ impl ProviderArgs {
                     errors.push(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{key}`: `#[provider]` accepts `scope = app | request | transient` and `crate = \"path\"`"
+                            "unknown argument `{key}`: `#[provider]` accepts `scope = app | request | transient`, `teardown = before_response | after_response` and `crate = \"path\"`"
                         ),
                     ));
                     // Skip the value so that the next argument still parses.
@@ -90,7 +121,7 @@ impl ProviderArgs {
             input.parse::<Token![,]>()?;
         }
         let (scope, scope_span) = scope.unwrap_or((ScopeArg::Request, Span::call_site()));
-        Ok(Self { scope, scope_span, krate })
+        Ok(Self { scope, scope_span, timing, krate })
     }
 }
 

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::ast::{ParamKind, ProviderFn, ReturnShape};
-use super::attr::ProviderArgs;
+use super::attr::{ProviderArgs, TimingArg};
 use crate::diagnostics::runtime_path;
 
 /// The function as written, then the marker type named like it, then the
@@ -20,6 +20,12 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     let docs = item.attrs.iter().filter(|attr| attr.path().is_ident("doc"));
     let scope = Ident::new(args.scope.marker(), args.scope_span);
     let output = &ret.output;
+    let timing = match args.timing {
+        Some((TimingArg::AfterResponse, _)) => {
+            Some(quote!(const TEARDOWN: #private::TeardownTiming = #private::TeardownTiming::AfterResponse;))
+        }
+        _ => None,
+    };
 
     let mut bounds = Vec::new();
     let mut dep_types = Vec::new();
@@ -139,6 +145,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                 type Output = #output;
                 type Scope = #private::#scope;
                 const NAME: &'static str = #name_str;
+                #timing
             }
 
             #setup_impl

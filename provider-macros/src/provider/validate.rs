@@ -5,6 +5,7 @@ use syn::spanned::Spanned;
 use super::ast::{ParamKind, ProviderFn};
 use super::attr::{ProviderArgs, ScopeArg};
 use crate::diagnostics::Errors;
+use crate::provider::ast::ReturnShape;
 
 pub(crate) fn validate(model: &ProviderFn, args: &ProviderArgs, errors: &mut Errors) {
     let sig = &model.item.sig;
@@ -29,6 +30,19 @@ pub(crate) fn validate(model: &ProviderFn, args: &ProviderArgs, errors: &mut Err
     }
     if let Some(variadic) = &sig.variadic {
         errors.push(syn::Error::new(variadic.span(), "a provider cannot be variadic"));
+    }
+    if let Some((_, span)) = args.timing {
+        if args.scope == ScopeArg::App {
+            errors.push(syn::Error::new(
+                span,
+                "`teardown = ..` applies to request-scoped and transient providers: app-scoped values are torn down at shutdown",
+            ));
+        } else if matches!(&model.ret, Some(ReturnShape { has_teardown: false, .. })) {
+            errors.push(syn::Error::new(
+                span,
+                format!("`teardown = ..` needs a teardown: make `{name}` return `Teardown<T>` (or `Result<Teardown<T>, E>`)"),
+            ));
+        }
     }
     for param in &model.params {
         if let syn::Type::ImplTrait(impl_trait) = &param.ty {

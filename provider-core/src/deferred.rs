@@ -1,0 +1,122 @@
+//! Teardown that cannot run where it was decided: a task owned by the app
+//! container runs it.
+//!
+//! Used when a scope is dropped without being closed (a cancelled request, a
+//! hand-opened scope that was dropped), when a value is still held at close
+//! time (a streaming body, a WebSocket), and for after-response teardown. A
+//! `Drop` only does a synchronous channel send; the task lives on the runtime
+//! that built the app, and `App::shutdown` drains it before app-scoped
+//! teardown. If that runtime is gone, the values are reported as not torn down.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::error::TeardownErrors;
+use crate::outcome::Outcome;
+use crate::teardown::Entry;
+
+/// A batch of teardowns: entries in setup order, run last to first.
+pub(crate) struct Job {
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) outcome: Outcome,
+}
+
+pub(crate) struct Deferred {
+    sender: Mutex<Option<mpsc::UnboundedSender<Job>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Deferred {
+    /// Starts the worker on the current runtime (if there is one).
+    pub(crate) fn start() -> Self {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let worker = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => Some(runtime.spawn(work(receiver))),
+            Err(_) => None,
+        };
+        let sender = worker.as_ref().map(|_| sender);
+        Self { sender: Mutex::new(sender), worker: Mutex::new(worker) }
+    }
+
+    /// Hands `job` to the worker. Synchronous: safe in `Drop`.
+    pub(crate) fn send(&self, job: Job) {
+        if job.entries.is_empty() {
+            return;
+        }
+        let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
+        let refused = match sender.as_ref() {
+            Some(sender) => sender.send(job).err().map(|error| error.0),
+            None => Some(job),
+        };
+        if let Some(job) = refused {
+            let providers: Vec<_> =
+                job.entries.iter().filter(|e| e.has_teardown()).map(|e| e.provider).collect();
+            if !providers.is_empty() {
+                tracing::error!(
+                    ?providers,
+                    outcome = %job.outcome,
+                    "teardown could not run: the app's runtime is gone or the app was shut down; \
+                     these values were dropped without teardown"
+                );
+            }
+        }
+    }
+
+    /// Stops accepting jobs and waits (until `deadline`) for the pending ones.
+    pub(crate) async fn drain(&self, deadline: Instant) {
+        drop(self.sender.lock().unwrap_or_else(PoisonError::into_inner).take());
+        let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let Some(worker) = worker else { return };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, worker).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "the teardown worker failed"),
+            Err(_) => tracing::error!(
+                "shutdown timed out waiting for request teardowns (values still held by a stream, \
+                 a WebSocket or a task); continuing with app teardown"
+            ),
+        }
+    }
+}
+
+async fn work(mut receiver: mpsc::UnboundedReceiver<Job>) {
+    let mut running = JoinSet::new();
+    loop {
+        tokio::select! {
+            job = receiver.recv() => match job {
+                Some(job) => {
+                    running.spawn(run(job));
+                }
+                None => break,
+            },
+            Some(done) = running.join_next(), if !running.is_empty() => report_join(done),
+        }
+    }
+    while let Some(done) = running.join_next().await {
+        report_join(done);
+    }
+}
+
+fn report_join(done: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = done {
+        tracing::error!(%error, "a deferred teardown task failed");
+    }
+}
+
+/// Runs a job: waits for each value to be released, then tears it down.
+pub(crate) async fn run(job: Job) {
+    let Job { mut entries, outcome } = job;
+    let mut errors = Vec::new();
+    while let Some(entry) = entries.pop() {
+        if entry.has_teardown() {
+            entry.released().await;
+        }
+        if let Err(error) = entry.finish(outcome).await {
+            errors.push(error);
+        }
+    }
+    let _reported = TeardownErrors::report(errors);
+}
