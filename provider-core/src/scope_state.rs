@@ -106,7 +106,15 @@ impl<R: Registry> ScopeInner<R> {
             Some(first) => entries.split_off(first),
             None => Vec::new(),
         };
-        let result = self.run_now(later, outcome).await;
+        let (result, still_held) = self.run_now(later, outcome).await;
+        if let Some(still_held) = still_held {
+            // A value is held by the response (a stream, a WebSocket): what is
+            // left of the before-response part and the whole after-response part
+            // run in one job, in order, once each value is released.
+            entries.extend(still_held);
+            self.app.inner().deferred.send(Job { entries, outcome });
+            return (result, None);
+        }
         let remainder = (!entries.is_empty()).then(|| Remainder { app: self.app.clone(), entries, outcome });
         (result, remainder)
     }
@@ -117,26 +125,35 @@ impl<R: Registry> ScopeInner<R> {
         let Some((entries, outcome)) = self.take_entries(outcome) else {
             return Ok(());
         };
-        self.run_now(entries, outcome).await
+        let (result, still_held) = self.run_now(entries, outcome).await;
+        if let Some(entries) = still_held {
+            self.app.inner().deferred.send(Job { entries, outcome });
+        }
+        result
     }
 
-    /// Runs `entries` last to first. At the first value that is still in use
-    /// (held by a streaming body, a WebSocket, a task), that value and every one
-    /// set up before it go to the app's teardown worker, which waits for each
-    /// to be released, keeping the order.
-    async fn run_now(&self, mut entries: Vec<Entry>, outcome: Outcome) -> Result<(), TeardownErrors> {
+    /// Runs `entries` last to first. Stops at the first value that is still in
+    /// use (held by a streaming body, a WebSocket, a task) and returns it with
+    /// every value set up before it: the caller hands them to the app's
+    /// teardown worker, which waits for each to be released, keeping the order.
+    async fn run_now(
+        &self,
+        mut entries: Vec<Entry>,
+        outcome: Outcome,
+    ) -> (Result<(), TeardownErrors>, Option<Vec<Entry>>) {
         let mut errors = Vec::new();
+        let mut still_held = None;
         while let Some(entry) = entries.pop() {
             if entry.has_teardown() && entry.in_use() {
                 entries.push(entry);
-                self.app.inner().deferred.send(Job { entries, outcome });
+                still_held = Some(std::mem::take(&mut entries));
                 break;
             }
             if let Err(error) = entry.finish(outcome).await {
                 errors.push(error);
             }
         }
-        TeardownErrors::report(errors)
+        (TeardownErrors::report(errors), still_held)
     }
 
     /// Closes the scope without waiting: teardown runs on the app's worker.
