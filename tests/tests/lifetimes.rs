@@ -509,3 +509,100 @@ async fn shutdown_waits_for_an_open_stream_before_app_teardown() {
     let events = journal.events();
     assert!(pos(&events, "teardown tx sd1 (success)") < events.len(), "{events:?}");
 }
+
+/// Cancellation with a real connection pool: a client that disconnects while
+/// its handler holds a pooled PostgreSQL connection gets the connection back
+/// in the pool.
+mod pooled {
+    use sqlx::pool::PoolConnection;
+    use sqlx::postgres::PgPoolOptions;
+    use sqlx::{PgPool, Postgres};
+
+    use super::*;
+
+    #[provider(scope = app)]
+    async fn pool() -> Result<Teardown<PgPool>, sqlx::Error> {
+        let url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect(&url)
+            .await?;
+        Ok(Teardown::new(pool, |pool, _| async move { pool.close().await }))
+    }
+
+    #[provider]
+    async fn connection(
+        pool: Dep<PgPool>,
+        tag: Dep<Tag>,
+        journal: Dep<Journal>,
+    ) -> Result<Teardown<PoolConnection<Postgres>>, sqlx::Error> {
+        let connection = pool.acquire().await?;
+        let journal = journal.clone();
+        let id = tag.id.clone();
+        Ok(Teardown::new(connection, move |connection, outcome| async move {
+            drop(connection); // back to the pool
+            journal.record(format!("teardown connection {id} ({outcome})"));
+        }))
+    }
+
+    #[providers(journal, tag, pool, connection)]
+    struct PoolProviders;
+
+    #[handler(PoolProviders)]
+    async fn query_then_hang(
+        mut connection: DepMut<PoolConnection<Postgres>>,
+        tag: Dep<Tag>,
+        journal: Dep<Journal>,
+    ) -> String {
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut **connection).await.unwrap_or_default();
+        journal.record(format!("handler started {}", tag.id));
+        if tag.behaviour == "hang" {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        format!("{one}")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_disconnected_client_returns_its_pooled_connection() {
+        let app = App::<PoolProviders>::builder().build().await.expect("app builds (is PostgreSQL running?)");
+        let journal = app.get::<Journal>().await.expect("journal").clone();
+        let pool = app.get::<PgPool>().await.expect("pool").clone();
+        let router: Router = Router::new().route("/db", get(query_then_hang)).with_providers(&app);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(axum_providers::serve(listener, router, app, async move {
+            let _ = stopped.await;
+        }));
+
+        // Both connections of the pool are taken by handlers whose clients go away.
+        for id in ["p1", "p2"] {
+            let mut client = TcpStream::connect(&address).await.expect("connect");
+            let request = format!("GET /db HTTP/1.1\r\nhost: test\r\nx-id: {id}\r\nx-behaviour: hang\r\n\r\n");
+            client.write_all(request.as_bytes()).await.expect("write");
+            journal.wait_for(&format!("handler started {id}")).await;
+            drop(client);
+            journal.wait_for(&format!("teardown connection {id} (cancelled)")).await;
+            journal.wait_for(&format!("teardown tag {id} (cancelled)")).await;
+        }
+        let started = Instant::now();
+        while pool.num_idle() < pool.size() as usize {
+            assert!(started.elapsed() < Duration::from_secs(5), "connections not returned to the pool");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // With a pool of two, a third request only succeeds if they came back.
+        let response = reqwest::Client::new()
+            .get(format!("http://{address}/db"))
+            .header("x-id", "p3")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.text().await.expect("body"), "1");
+        drop(pool);
+        let _ = stop.send(());
+        server.await.expect("server task").expect("clean shutdown");
+    }
+}

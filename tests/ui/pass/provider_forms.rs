@@ -32,7 +32,7 @@ async fn pool(_config: Dep<Config>) -> Result<Teardown<Pool>, std::io::Error> {
     Ok(Teardown::new(Pool, |_pool, _outcome| async {}))
 }
 
-#[provider]
+#[provider(teardown = after_response)]
 async fn connection(_pool: Dep<Pool>) -> Teardown<Connection> {
     Teardown::new(Connection, |_connection, outcome: Outcome| async move {
         if outcome.is_success() { Ok(()) } else { Err(std::io::Error::other("rolled back")) }
@@ -54,9 +54,9 @@ fn nonce(_config: Dep<Config>, _connection: Dep<Connection>) -> Nonce {
     Nonce
 }
 
-#[provider]
-fn counter() -> Counter {
-    Counter(0)
+#[provider(teardown = before_response)]
+fn counter() -> Teardown<Counter> {
+    Teardown::new(Counter(0), |_, _| async {})
 }
 
 #[provider]
