@@ -136,3 +136,35 @@ async fn errors_reach_the_logs_with_provider_names_and_never_the_client() {
     drop(router);
     app.shutdown().await.expect("clean shutdown");
 }
+
+struct Held;
+
+#[provider]
+fn held() -> Teardown<Held> {
+    Teardown::new(Held, |_, _| async {})
+}
+
+#[providers(held)]
+struct HeldProviders;
+
+#[test]
+fn a_scope_dropped_after_its_runtime_is_gone_is_reported_not_run_and_does_not_panic() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let scope = runtime.block_on(async {
+        let app = App::<HeldProviders>::builder().build().await.expect("app builds");
+        let mut scope = app.scope();
+        drop(scope.get::<Held>().await.expect("held"));
+        scope
+    });
+    drop(runtime);
+    // No runtime any more: the teardown cannot run, and must not be spawned.
+    drop(scope);
+    let logs = captured.text();
+    assert!(logs.contains("teardown could not run"), "{logs}");
+    assert!(logs.contains(r#"providers=["held"]"#), "{logs}");
+}
