@@ -94,13 +94,15 @@ impl Mode {
     }
 }
 
+/// (provider, value) -> (request, outcome seen by its teardown)
+type Teardowns = HashMap<(&'static str, u64), (u64, Outcome)>;
+
 /// Every setup and teardown, by provider and value.
 #[derive(Default)]
 struct LedgerInner {
     next_value: AtomicU64,
     setups: Mutex<HashMap<&'static str, usize>>,
-    /// (provider, value) -> (request, outcome)
-    teardowns: Mutex<HashMap<(&'static str, u64), (u64, Outcome)>>,
+    teardowns: Mutex<Teardowns>,
     torn_down_twice: AtomicUsize,
     started: Mutex<Vec<u64>>,
 }
@@ -252,12 +254,13 @@ impl Rng {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_mixed_requests_keep_every_teardown_guarantee() {
     let seed = std::env::var("CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+            | 1
     });
     println!("CHAOS_SEED={seed}");
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if !info.payload().downcast_ref::<&str>().is_some_and(|m| *m == "chaos panic") {
+        if info.payload().downcast_ref::<&str>().is_none_or(|m| *m != "chaos panic") {
             default_hook(info);
         }
     }));
@@ -287,7 +290,9 @@ async fn ten_thousand_mixed_requests_keep_every_teardown_guarantee() {
             let request = request as u64;
             let status = if mode == Mode::Disconnect {
                 let mut stream = TcpStream::connect(&address).await.expect("connect");
-                let head = format!("GET /work HTTP/1.1\r\nhost: chaos\r\nx-request: {request}\r\nx-mode: hang\r\n\r\n");
+                let head = format!(
+                    "GET /work HTTP/1.1\r\nhost: chaos\r\nx-request: {request}\r\nx-mode: hang\r\n\r\n"
+                );
                 stream.write_all(head.as_bytes()).await.expect("write");
                 while !ledger.started(request) {
                     tokio::time::sleep(Duration::from_millis(1)).await;

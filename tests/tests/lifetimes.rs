@@ -580,7 +580,8 @@ mod pooled {
         // Both connections of the pool are taken by handlers whose clients go away.
         for id in ["p1", "p2"] {
             let mut client = TcpStream::connect(&address).await.expect("connect");
-            let request = format!("GET /db HTTP/1.1\r\nhost: test\r\nx-id: {id}\r\nx-behaviour: hang\r\n\r\n");
+            let request =
+                format!("GET /db HTTP/1.1\r\nhost: test\r\nx-id: {id}\r\nx-behaviour: hang\r\n\r\n");
             client.write_all(request.as_bytes()).await.expect("write");
             journal.wait_for(&format!("handler started {id}")).await;
             drop(client);

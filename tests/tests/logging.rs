@@ -85,8 +85,11 @@ async fn three(_third: Dep<Third>) -> &'static str {
 }
 
 async fn call(router: &Router, uri: &str) -> (StatusCode, String) {
-    let response =
-        router.clone().oneshot(Request::get(uri).body(Body::empty()).expect("request")).await.expect("infallible");
+    let response = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
     let status = response.status();
     let body = response.into_body().collect().await.expect("body").to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
