@@ -42,12 +42,16 @@
 
 pub use axum_providers_axum::{ProvidersLayer, ProvidersService, RouterExt, ServeError, serve};
 pub use axum_providers_core::{
-    App, AppBuilder, AppScope, BoxError, BuildError, Dep, DepMut, Exclusive, InjectableInto, Outcome,
-    Provider, ProviderEntry, ProviderError, ProviderRejection, ProviderState, Provides, Registry,
-    RequestScope, Resolver, Scope, ScopeKind, ScopeMarker, Setup, Teardown, TeardownError, TeardownErrors,
-    TeardownResult, TransientScope,
+    Access, App, AppBuilder, AppScope, BoxError, BuildError, Dep, DepMut, Exclusive, ExclusiveAccess,
+    InjectableInto, Outcome, Provider, ProviderEntry, ProviderError, ProviderRejection, ProviderState,
+    Provides, Registry, RequestScope, Resolver, Scope, ScopeKind, ScopeMarker, Setup, Shareable,
+    SharedAccess, StoreAs, Teardown, TeardownError, TeardownErrors, TeardownResult, TransientScope,
 };
 pub use axum_providers_macros::{handler, provider, providers};
+
+#[cfg(any(feature = "sqlx-postgres", feature = "sqlx-sqlite", feature = "sqlx-any"))]
+#[path = "integrations/sqlx.rs"]
+pub mod sqlx;
 
 /// The names most programs need: `use axum_providers::prelude::*;`.
 pub mod prelude {
@@ -64,24 +68,32 @@ pub struct ReadmeDoctests;
 pub mod __private {
     pub use axum::extract::FromRequestParts;
     pub use axum_providers_axum::__private::{error_kind, extract};
-    pub use axum_providers_core::__private::{Produced, ScopeById, ScopeId, depth};
+    pub use axum_providers_core::__private::{AccessById, AccessId, Produced, ScopeById, ScopeId, depth};
     pub use axum_providers_core::ScopeMarker;
     pub use axum_providers_core::{
-        AppScope, Exclusive, InjectableInto, Provider, ProviderEntry, ProviderError, Provides, Registry,
-        RequestScope, Resolver, Setup, TeardownTiming, TransientScope,
+        Access, AppScope, Exclusive, ExclusiveAccess, InjectableInto, Provider, ProviderEntry, ProviderError,
+        Provides, Registry, RequestScope, Resolver, Setup, Shareable, SharedAccess, StoreAs, TeardownTiming,
+        TransientScope,
     };
 
-    /// Compiles only when `R` has a provider of `T` (used by `#[handler]`).
+    /// Compiles only when `R` has a provider of `T` whose values can be
+    /// shared (used by `#[handler]` for `Dep<T>`).
     #[inline(always)]
-    pub const fn assert_provided<R: Provides<T>, T>() {}
+    pub const fn assert_shared<R, T>()
+    where
+        R: Provides<T>,
+        <R as Provides<T>>::Access: Shareable,
+    {
+    }
 
     /// Compiles only when `R` has a provider of `T` that can be borrowed
-    /// exclusively (used by `#[handler]`).
+    /// exclusively (used by `#[handler]` for `DepMut<T>`).
     #[inline(always)]
     pub const fn assert_exclusive<R, T>()
     where
         R: Provides<T>,
         <R as Provides<T>>::Scope: Exclusive,
+        <R as Provides<T>>::Access: StoreAs<T>,
     {
     }
 }

@@ -12,7 +12,7 @@ use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
 use crate::scope::{AppScope, InjectableInto, Scope as ScopeMarker, ScopeKind};
 use crate::scope_state::Scope;
-use crate::teardown::{BoxFuture, Entry, Erased, Produced, Stored};
+use crate::teardown::{BoxFuture, Entry, Erased, Produced, StoreAs, Stored};
 
 type Replacement = Box<dyn Fn() -> BoxFuture<'static, Result<Erased, ProviderError>> + Send + Sync>;
 
@@ -204,6 +204,7 @@ impl<R: Registry> AppBuilder<R> {
     pub fn override_value<T>(self, value: T) -> Self
     where
         R: Provides<T>,
+        <R as Provides<T>>::Access: StoreAs<T>,
         T: Clone + Send + Sync + 'static,
     {
         self.override_with::<T, _, _>(move || std::future::ready(value.clone()))
@@ -215,14 +216,17 @@ impl<R: Registry> AppBuilder<R> {
     pub fn override_with<T, F, Fut>(mut self, make: F) -> Self
     where
         R: Provides<T>,
-        T: Send + Sync + 'static,
+        <R as Provides<T>>::Access: StoreAs<T>,
+        T: Send + 'static,
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = T> + Send + 'static,
     {
         let kind = <<R as Provides<T>>::Scope as ScopeMarker>::KIND;
         let replacement: Replacement = Box::new(move || {
             let made = make();
-            Box::pin(async move { Ok(Produced::value(made.await).erase(kind)) })
+            Box::pin(async move {
+                Ok(<<R as Provides<T>>::Access as StoreAs<T>>::erase(Produced::value(made.await), kind))
+            })
         });
         let overrides = self
             .overrides

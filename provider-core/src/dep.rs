@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
+use tokio::sync::{OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
 
 /// Shared access to a provided value of type `T`.
 ///
@@ -51,19 +51,33 @@ impl<T: fmt::Debug> fmt::Debug for Dep<T> {
 }
 
 /// Exclusive access to a request-scoped or transient value of type `T`: a
-/// transaction, a connection, a buffer.
+/// transaction, a connection, a buffer. The only access to the values of an
+/// exclusive provider (`#[provider(exclusive)]`, whose `T` need not be `Sync`).
 ///
 /// Derefs mutably to `T`. While a `DepMut<T>` is alive, asking for `T` again in
 /// the same request (as `Dep` or `DepMut`) fails at once with a clear error
 /// instead of waiting; it never deadlocks. The value goes back to the scope
 /// when the `DepMut` is dropped, and its teardown receives it.
 pub struct DepMut<T> {
-    guard: OwnedRwLockWriteGuard<T>,
+    guard: Box<dyn DerefMut<Target = T> + Send>,
 }
 
-impl<T> DepMut<T> {
-    pub(crate) fn new(guard: OwnedRwLockWriteGuard<T>) -> Self {
-        Self { guard }
+impl<T: 'static> DepMut<T> {
+    /// A value of a shared provider, borrowed exclusively for a while.
+    pub(crate) fn written(guard: OwnedRwLockWriteGuard<T>) -> Self
+    where
+        T: Send + Sync,
+    {
+        Self { guard: Box::new(guard) }
+    }
+
+    /// A value of an exclusive provider (`#[provider(exclusive)]`): `T` need
+    /// only be `Send`.
+    pub(crate) fn locked(guard: OwnedMutexGuard<T>) -> Self
+    where
+        T: Send,
+    {
+        Self { guard: Box::new(guard) }
     }
 }
 

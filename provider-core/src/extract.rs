@@ -10,8 +10,9 @@ use http::request::Parts;
 use crate::dep::{Dep, DepMut};
 use crate::error::ProviderError;
 use crate::provider::{Provides, Registry};
-use crate::scope::Exclusive;
+use crate::scope::{Exclusive, Shareable};
 use crate::scope_state::SharedScope;
+use crate::teardown::StoreAs;
 
 /// A router state that carries an app container of registry
 /// [`Registry`](ProviderState::Registry).
@@ -55,6 +56,7 @@ impl<S, T> FromRequestParts<S> for Dep<T>
 where
     S: ProviderState,
     S::Registry: Provides<T>,
+    <S::Registry as Provides<T>>::Access: Shareable,
     T: Send + Sync + 'static,
 {
     type Rejection = ProviderRejection;
@@ -71,7 +73,8 @@ where
     S: ProviderState,
     S::Registry: Provides<T>,
     <S::Registry as Provides<T>>::Scope: Exclusive,
-    T: Send + Sync + 'static,
+    <S::Registry as Provides<T>>::Access: StoreAs<T>,
+    T: Send + 'static,
 {
     type Rejection = ProviderRejection;
 

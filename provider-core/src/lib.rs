@@ -43,10 +43,11 @@ pub use outcome::Outcome;
 pub use provider::{Provider, ProviderEntry, Provides, Registry, Setup};
 pub use resolver::Resolver;
 pub use scope::{
-    AppScope, Exclusive, InjectableInto, RequestScope, Scope as ScopeMarker, ScopeKind, TransientScope,
+    Access, AppScope, Exclusive, ExclusiveAccess, InjectableInto, RequestScope, Scope as ScopeMarker,
+    ScopeKind, Shareable, SharedAccess, TransientScope,
 };
 pub use scope_state::Scope;
-pub use teardown::{Teardown, TeardownResult, TeardownTiming};
+pub use teardown::{StoreAs, Teardown, TeardownResult, TeardownTiming};
 
 /// Items used by generated code and by the axum integration. Not public API.
 #[doc(hidden)]
@@ -54,7 +55,7 @@ pub mod __private {
     #[cfg(feature = "axum")]
     pub use crate::extract::internal_error;
     pub use crate::provider::depth;
-    pub use crate::scope::{ScopeById, ScopeId};
+    pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
     pub use crate::scope_state::{Remainder, SharedScope};
-    pub use crate::teardown::Produced;
+    pub use crate::teardown::{Erased, Produced, Stored};
 }

@@ -4,8 +4,8 @@ use std::future::Future;
 
 use crate::error::ProviderError;
 use crate::resolver::Resolver;
-use crate::scope::{Scope, ScopeKind};
-use crate::teardown::{BoxFuture, Erased, Produced, TeardownTiming};
+use crate::scope::{Access, Scope, ScopeKind};
+use crate::teardown::{BoxFuture, Erased, Produced, StoreAs, TeardownTiming};
 
 /// A provider: the marker type that `#[provider]` generates next to the
 /// function, named like the function.
@@ -13,9 +13,12 @@ use crate::teardown::{BoxFuture, Erased, Produced, TeardownTiming};
 /// Implemented by the macro; users name the marker in `#[providers(..)]`.
 pub trait Provider: Send + Sync + 'static {
     /// The type that consumers receive.
-    type Output: Send + Sync + 'static;
+    type Output: Send + 'static;
     /// The scope marker ([`AppScope`](crate::AppScope), ...).
     type Scope: Scope;
+    /// The access marker ([`SharedAccess`](crate::SharedAccess) or
+    /// [`ExclusiveAccess`](crate::ExclusiveAccess)).
+    type Access: Access + StoreAs<Self::Output>;
     /// The provider's name (its function's name), used in logs and errors.
     const NAME: &'static str;
     /// When its teardown runs (`#[provider(teardown = ..)]`).
@@ -61,6 +64,8 @@ pub trait Registry: Sized + Send + Sync + 'static {
 pub trait Provides<T>: Registry {
     /// The scope of the provider of `T`.
     type Scope: Scope;
+    /// The access of the provider of `T`.
+    type Access: Access;
     /// The name of the provider of `T`.
     const NAME: &'static str;
     /// Its index in [`Registry::PROVIDERS`].
@@ -76,6 +81,7 @@ pub(crate) type SetupFn<R> =
 pub struct ProviderEntry<R: Registry> {
     name: &'static str,
     scope: ScopeKind,
+    exclusive: bool,
     timing: TeardownTiming,
     deps: &'static [usize],
     output: fn() -> &'static str,
@@ -90,6 +96,7 @@ impl<R: Registry> ProviderEntry<R> {
         Self {
             name: P::NAME,
             scope: <P::Scope as Scope>::KIND,
+            exclusive: <P::Access as Access>::EXCLUSIVE,
             timing: P::TEARDOWN,
             deps: P::DEPS,
             output: std::any::type_name::<P::Output>,
@@ -107,6 +114,12 @@ impl<R: Registry> ProviderEntry<R> {
     #[must_use]
     pub fn scope(&self) -> ScopeKind {
         self.scope
+    }
+
+    /// `true` for `#[provider(exclusive)]`.
+    #[must_use]
+    pub fn is_exclusive(&self) -> bool {
+        self.exclusive
     }
 
     /// When its teardown runs.
@@ -133,7 +146,7 @@ fn erased_setup<'a, 'r, R: Registry, P: Setup<R>>(
 ) -> BoxFuture<'a, Result<Erased, ProviderError>> {
     Box::pin(async move {
         let produced = P::setup(resolver).await?;
-        Ok(produced.erase(<P::Scope as Scope>::KIND))
+        Ok(<P::Access as StoreAs<P::Output>>::erase(produced, <P::Scope as Scope>::KIND))
     })
 }
 

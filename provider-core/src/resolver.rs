@@ -9,9 +9,9 @@ use crate::app::AppInner;
 use crate::dep::{Dep, DepMut};
 use crate::error::ProviderError;
 use crate::provider::{Provides, Registry};
-use crate::scope::{Scope, ScopeKind};
+use crate::scope::{Access, Scope, ScopeKind};
 use crate::scope_state::ScopeInner;
-use crate::teardown::{BoxFuture, Erased, Stored};
+use crate::teardown::{BoxFuture, Erased, StoreAs, Stored};
 
 /// Resolves provided values for one consumer at a time.
 ///
@@ -53,6 +53,9 @@ impl<'r, R: Registry> Resolver<'r, R> {
     {
         let index = <R as Provides<T>>::INDEX;
         let name = <R as Provides<T>>::NAME;
+        if <<R as Provides<T>>::Access as Access>::EXCLUSIVE {
+            return Err(ProviderError::internal(name, "an exclusive value cannot be shared with `Dep`"));
+        }
         match <<R as Provides<T>>::Scope as Scope>::KIND {
             ScopeKind::App => {
                 let stored = self.app_value(index).await?;
@@ -62,7 +65,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
                 Ok(Dep::app(value))
             }
             kind => {
-                let lock = downcast_lock::<T>(self.scoped_value(index, kind).await?, name)?;
+                let lock = downcast_rwlock::<T>(self.scoped_value(index, kind).await?, name)?;
                 lock.try_read_owned()
                     .map(Dep::scoped)
                     .map_err(|_| ProviderError::exclusive(name, std::any::type_name::<T>()))
@@ -79,7 +82,8 @@ impl<'r, R: Registry> Resolver<'r, R> {
     pub async fn exclusive<T>(&mut self) -> Result<DepMut<T>, ProviderError>
     where
         R: Provides<T>,
-        T: Send + Sync + 'static,
+        <R as Provides<T>>::Access: StoreAs<T>,
+        T: Send + 'static,
     {
         let index = <R as Provides<T>>::INDEX;
         let name = <R as Provides<T>>::NAME;
@@ -88,10 +92,9 @@ impl<'r, R: Registry> Resolver<'r, R> {
                 Err(ProviderError::internal(name, "app-scoped values cannot be borrowed exclusively"))
             }
             kind => {
-                let lock = downcast_lock::<T>(self.scoped_value(index, kind).await?, name)?;
-                lock.try_write_owned()
-                    .map(DepMut::new)
-                    .map_err(|_| ProviderError::exclusive(name, std::any::type_name::<T>()))
+                let stored = self.scoped_value(index, kind).await?;
+                <<R as Provides<T>>::Access as StoreAs<T>>::lend_mut(stored)
+                    .ok_or_else(|| ProviderError::exclusive(name, std::any::type_name::<T>()))
             }
         }
     }
@@ -140,7 +143,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     }
 }
 
-fn downcast_lock<T: Send + Sync + 'static>(
+fn downcast_rwlock<T: Send + Sync + 'static>(
     stored: Stored,
     name: &'static str,
 ) -> Result<Arc<RwLock<T>>, ProviderError> {

@@ -116,3 +116,62 @@ impl InjectableInto<TransientScope> for TransientScope {}
 pub trait Exclusive: Scope {}
 impl Exclusive for RequestScope {}
 impl Exclusive for TransientScope {}
+
+/// How consumers may access a provider's values: [`SharedAccess`] (the
+/// default: `Dep<T>` and `DepMut<T>`) or [`ExclusiveAccess`]
+/// (`#[provider(exclusive)]`: only `DepMut<T>`, and `T` need not be `Sync`).
+pub trait Access: sealed::Sealed + Send + Sync + 'static {
+    /// `true` for [`ExclusiveAccess`].
+    const EXCLUSIVE: bool;
+    /// The access as a number, for [`AccessId`].
+    #[doc(hidden)]
+    const ID: u8;
+}
+
+/// Values shared by every consumer of a scope (`Dep<T>`), or borrowed
+/// exclusively for a while (`DepMut<T>`). `T` must be `Sync`.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedAccess;
+
+/// Values handed out only for exclusive use (`DepMut<T>`):
+/// `#[provider(exclusive)]`. `T` need only be `Send` (a connection, a
+/// transaction, a client that is not `Sync`).
+#[derive(Debug, Clone, Copy)]
+pub struct ExclusiveAccess;
+
+impl sealed::Sealed for SharedAccess {}
+impl sealed::Sealed for ExclusiveAccess {}
+impl Access for SharedAccess {
+    const EXCLUSIVE: bool = false;
+    const ID: u8 = 0;
+}
+impl Access for ExclusiveAccess {
+    const EXCLUSIVE: bool = true;
+    const ID: u8 = 1;
+}
+
+/// The access marker of number `N` (see [`Access::ID`]); like [`ScopeId`].
+#[doc(hidden)]
+pub struct AccessId<const N: u8>;
+
+/// Maps an [`AccessId`] to its marker type.
+#[doc(hidden)]
+pub trait AccessById {
+    /// The marker.
+    type Marker: Access;
+}
+impl AccessById for AccessId<0> {
+    type Marker = SharedAccess;
+}
+impl AccessById for AccessId<1> {
+    type Marker = ExclusiveAccess;
+}
+
+/// Values of this access can be shared with `Dep<T>`.
+#[diagnostic::on_unimplemented(
+    message = "this value is provided for exclusive use (`#[provider(exclusive)]`) and cannot be shared with `Dep`",
+    label = "ask for `DepMut<..>` here",
+    note = "an exclusive provider hands its value to one consumer at a time: use `DepMut<T>`, or remove `exclusive` from the provider if `T` is `Sync` and may be shared"
+)]
+pub trait Shareable: Access {}
+impl Shareable for SharedAccess {}

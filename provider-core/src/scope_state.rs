@@ -10,8 +10,8 @@ use crate::error::{ProviderError, TeardownErrors};
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
-use crate::scope::{Exclusive, ScopeKind};
-use crate::teardown::{Entry, Erased, Stored, TeardownTiming};
+use crate::scope::{Exclusive, ScopeKind, Shareable};
+use crate::teardown::{Entry, Erased, StoreAs, Stored, TeardownTiming};
 
 pub(crate) struct ScopeInner<R: Registry> {
     app: App<R>,
@@ -234,6 +234,7 @@ impl<R: Registry> Scope<R> {
     where
         R: Provides<T>,
         T: Send + Sync + 'static,
+        <R as Provides<T>>::Access: Shareable,
     {
         self.inner.resolver(None).shared::<T>().await
     }
@@ -246,7 +247,8 @@ impl<R: Registry> Scope<R> {
     pub async fn get_mut<T>(&mut self) -> Result<DepMut<T>, ProviderError>
     where
         R: Provides<T>,
-        T: Send + Sync + 'static,
+        <R as Provides<T>>::Access: StoreAs<T>,
+        T: Send + 'static,
         <R as Provides<T>>::Scope: Exclusive,
     {
         self.inner.resolver(None).exclusive::<T>().await

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 
 use crate::error::{BoxError, TeardownError};
 use crate::outcome::Outcome;
@@ -110,7 +110,7 @@ pub struct Produced<T> {
     teardown: Option<TeardownFn<T>>,
 }
 
-impl<T: Send + Sync + 'static> Produced<T> {
+impl<T: Send + 'static> Produced<T> {
     /// A value without teardown.
     pub fn value(value: T) -> Self {
         Self { value, teardown: None }
@@ -121,38 +121,80 @@ impl<T: Send + Sync + 'static> Produced<T> {
         Self { value: teardown.value, teardown: Some(teardown.teardown) }
     }
 
-    /// Type-erases the value for storage in a scope of kind `kind`: app values
-    /// are stored as `Arc<T>`, request and transient values as
-    /// `Arc<RwLock<T>>` so that they can be borrowed exclusively.
-    pub(crate) fn erase(self, kind: ScopeKind) -> Erased {
-        let Self { value, teardown } = self;
+    fn typed_teardown<S: Send + Sync + 'static>(
+        teardown: Option<TeardownFn<T>>,
+        unwrap: fn(S) -> T,
+    ) -> Option<ErasedTeardown> {
+        teardown.map(|run| -> ErasedTeardown {
+            Box::new(move |stored, outcome| {
+                Box::pin(async move {
+                    let value = unwrap(unwrap_stored::<S>(stored)?);
+                    run(value, outcome).await
+                })
+            })
+        })
+    }
+}
+
+/// How values of an access kind are stored in a scope: app values as
+/// `Arc<T>`, shared request and transient values as `Arc<RwLock<T>>` (many
+/// `Dep`s or one `DepMut`), exclusive ones as `Arc<Mutex<T>>` (one `DepMut`;
+/// `T` need not be `Sync`).
+#[diagnostic::on_unimplemented(
+    message = "`{T}` is not `Sync`, so it cannot be shared through `Dep<{T}>`",
+    label = "the provided type must be `Sync` to be shared",
+    note = "mark the provider `#[provider(exclusive)]`: its value is then handed to one consumer at a time, as `DepMut<{T}>`, and need only be `Send`"
+)]
+pub trait StoreAs<T>: crate::scope::Access {
+    /// Type-erases `produced` for a scope of kind `kind`.
+    #[doc(hidden)]
+    fn erase(produced: Produced<T>, kind: ScopeKind) -> Erased;
+
+    /// Borrows a stored request or transient value exclusively, without
+    /// waiting: `None` when it is already borrowed (or has another type).
+    #[doc(hidden)]
+    fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send + Sync + 'static> StoreAs<T> for crate::scope::SharedAccess {
+    fn erase(produced: Produced<T>, kind: ScopeKind) -> Erased {
+        let Produced { value, teardown } = produced;
         if kind == ScopeKind::App {
             Erased {
                 value: Arc::new(value),
-                teardown: teardown.map(|run| -> ErasedTeardown {
-                    Box::new(move |stored, outcome| {
-                        Box::pin(async move {
-                            let value = unwrap_stored::<T>(stored)?;
-                            run(value, outcome).await
-                        })
-                    })
-                }),
+                teardown: Produced::typed_teardown::<T>(teardown, |value| value),
                 released: released_by_polling,
             }
         } else {
             Erased {
                 value: Arc::new(RwLock::new(value)),
-                teardown: teardown.map(|run| -> ErasedTeardown {
-                    Box::new(move |stored, outcome| {
-                        Box::pin(async move {
-                            let value = unwrap_stored::<RwLock<T>>(stored)?.into_inner();
-                            run(value, outcome).await
-                        })
-                    })
-                }),
-                released: released_lock::<T>,
+                teardown: Produced::typed_teardown::<RwLock<T>>(teardown, RwLock::into_inner),
+                released: released_rwlock::<T>,
             }
         }
+    }
+
+    fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>> {
+        let lock = stored.downcast::<RwLock<T>>().ok()?;
+        lock.try_write_owned().ok().map(crate::dep::DepMut::written)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send + 'static> StoreAs<T> for crate::scope::ExclusiveAccess {
+    fn erase(produced: Produced<T>, _kind: ScopeKind) -> Erased {
+        let Produced { value, teardown } = produced;
+        Erased {
+            value: Arc::new(Mutex::new(value)),
+            teardown: Produced::typed_teardown::<Mutex<T>>(teardown, Mutex::into_inner),
+            released: released_mutex::<T>,
+        }
+    }
+
+    fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>> {
+        let mutex = stored.downcast::<Mutex<T>>().ok()?;
+        mutex.try_lock_owned().ok().map(crate::dep::DepMut::locked)
     }
 }
 
@@ -163,11 +205,21 @@ fn unwrap_stored<T: Send + Sync + 'static>(stored: Stored) -> Result<T, BoxError
 
 /// Resolves once every `Dep`/`DepMut` of a request or transient value is gone:
 /// the write lock is granted only when no guard remains.
-fn released_lock<T: Send + Sync + 'static>(stored: &Stored) -> BoxFuture<'static, ()> {
+fn released_rwlock<T: Send + Sync + 'static>(stored: &Stored) -> BoxFuture<'static, ()> {
     let lock = Arc::clone(stored).downcast::<RwLock<T>>().ok();
     Box::pin(async move {
         if let Some(lock) = lock {
             drop(lock.write_owned().await);
+        }
+    })
+}
+
+/// Resolves once the `DepMut` of an exclusive value is gone.
+fn released_mutex<T: Send + 'static>(stored: &Stored) -> BoxFuture<'static, ()> {
+    let lock = Arc::clone(stored).downcast::<Mutex<T>>().ok();
+    Box::pin(async move {
+        if let Some(lock) = lock {
+            drop(lock.lock_owned().await);
         }
     })
 }
@@ -186,13 +238,15 @@ fn released_by_polling(stored: &Stored) -> BoxFuture<'static, ()> {
 }
 
 /// A type-erased stored value.
-pub(crate) type Stored = Arc<dyn Any + Send + Sync>;
+#[doc(hidden)]
+pub type Stored = Arc<dyn Any + Send + Sync>;
 
 pub(crate) type ErasedTeardown =
     Box<dyn FnOnce(Stored, Outcome) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
 
 /// A type-erased product of setup.
-pub(crate) struct Erased {
+#[doc(hidden)]
+pub struct Erased {
     pub(crate) value: Stored,
     pub(crate) teardown: Option<ErasedTeardown>,
     pub(crate) released: fn(&Stored) -> BoxFuture<'static, ()>,

@@ -75,7 +75,7 @@ pub(crate) fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
         checks.push(if name == "DepMut" {
             quote_spanned! {span=> #krate::__private::assert_exclusive::<#registry, #inner>(); }
         } else {
-            quote_spanned! {span=> #krate::__private::assert_provided::<#registry, #inner>(); }
+            quote_spanned! {span=> #krate::__private::assert_shared::<#registry, #inner>(); }
         });
     }
     quote! {

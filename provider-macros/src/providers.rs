@@ -95,6 +95,9 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
                 type Scope = <#private::ScopeId<{
                     <<#provider as #private::Provider>::Scope as #private::ScopeMarker>::ID
                 }> as #private::ScopeById>::Marker;
+                type Access = <#private::AccessId<{
+                    <<#provider as #private::Provider>::Access as #private::Access>::ID
+                }> as #private::AccessById>::Marker;
                 const NAME: &'static str = <#provider as #private::Provider>::NAME;
                 const INDEX: usize = #index;
                 const DEPTH: usize = <#provider as #private::Setup<#registry>>::DEPTH;

@@ -36,6 +36,8 @@ pub(crate) struct ProviderArgs {
     pub(crate) scope: ScopeArg,
     /// `teardown = ..` with the span of its key, when given.
     pub(crate) timing: Option<(TimingArg, Span)>,
+    /// `exclusive`, with its span, when given.
+    pub(crate) exclusive: Option<Span>,
     /// The span of the `scope = ...` value (or the call site when defaulted).
     pub(crate) scope_span: Span,
     pub(crate) krate: Option<Path>,
@@ -46,6 +48,7 @@ impl ProviderArgs {
         let mut scope: Option<(ScopeArg, Span)> = None;
         let mut krate: Option<Path> = None;
         let mut timing: Option<(TimingArg, Span)> = None;
+        let mut exclusive: Option<Span> = None;
         while !input.is_empty() {
             let key: Ident = if input.peek(Token![crate]) {
                 let token: Token![crate] = input.parse()?;
@@ -53,6 +56,16 @@ impl ProviderArgs {
             } else {
                 input.parse()?
             };
+            if key == "exclusive" && !input.peek(Token![=]) {
+                if exclusive.replace(key.span()).is_some() {
+                    errors.push(syn::Error::new(key.span(), "duplicate `exclusive` argument"));
+                }
+                if input.is_empty() {
+                    break;
+                }
+                input.parse::<Token![,]>()?;
+                continue;
+            }
             input.parse::<Token![=]>()?;
             match key.to_string().as_str() {
                 "scope" => {
@@ -108,7 +121,7 @@ impl ProviderArgs {
                     errors.push(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{key}`: `#[provider]` accepts `scope = app | request | transient`, `teardown = before_response | after_response` and `crate = \"path\"`"
+                            "unknown argument `{key}`: `#[provider]` accepts `scope = app | request | transient`, `exclusive`, `teardown = before_response | after_response` and `crate = \"path\"`"
                         ),
                     ));
                     // Skip the value so that the next argument still parses.
@@ -121,7 +134,7 @@ impl ProviderArgs {
             input.parse::<Token![,]>()?;
         }
         let (scope, scope_span) = scope.unwrap_or((ScopeArg::Request, Span::call_site()));
-        Ok(Self { scope, scope_span, timing, krate })
+        Ok(Self { scope, scope_span, timing, exclusive, krate })
     }
 }
 

@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 
 use super::ast::{ParamKind, ProviderFn, ReturnShape};
 use super::attr::{ProviderArgs, TimingArg};
-use crate::diagnostics::runtime_path;
+use crate::diagnostics::{respan, runtime_path};
 
 /// The function as written, then the marker type named like it, then the
 /// trait impls inside `const _: () = { .. };`.
@@ -20,6 +20,9 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     let docs = item.attrs.iter().filter(|attr| attr.path().is_ident("doc"));
     let scope = Ident::new(args.scope.marker(), args.scope_span);
     let output = &ret.output;
+    let access = if args.exclusive.is_some() { quote!(ExclusiveAccess) } else { quote!(SharedAccess) };
+    let output_span = output.span();
+    let access_item = respan(quote!(type Access = #private::#access;), output_span);
     let timing = match args.timing {
         Some((TimingArg::AfterResponse, _)) => {
             Some(quote!(const TEARDOWN: #private::TeardownTiming = #private::TeardownTiming::AfterResponse;))
@@ -50,8 +53,16 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                         <__R as #private::Provides<#inner>>::Scope:
                             #private::Exclusive,
                     });
+                    bounds.push(quote_spanned! {span=>
+                        <__R as #private::Provides<#inner>>::Access:
+                            #private::StoreAs<#inner>,
+                    });
                     quote!(exclusive)
                 } else {
+                    bounds.push(quote_spanned! {span=>
+                        <__R as #private::Provides<#inner>>::Access:
+                            #private::Shareable,
+                    });
                     quote!(shared)
                 };
                 dep_types.push(inner.clone());
@@ -108,6 +119,18 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
         #vis struct #name {}
     };
 
+    // Spanned at the provided type: a provided type that cannot be stored
+    // with its access (not `Sync` but shared) is reported there.
+    let provider_impl = quote_spanned! {output_span=>
+        impl #private::Provider for #name {
+            type Output = #output;
+            type Scope = #private::#scope;
+            #access_item
+            const NAME: &'static str = #name_str;
+            #timing
+        }
+    };
+
     // Spanned at the function's name: a dependency cycle is reported with
     // one note per provider, each pointing at its name.
     let setup_impl = quote_spanned! {struct_span=>
@@ -141,12 +164,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
 
         #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
         const _: () = {
-            impl #private::Provider for #name {
-                type Output = #output;
-                type Scope = #private::#scope;
-                const NAME: &'static str = #name_str;
-                #timing
-            }
+            #provider_impl
 
             #setup_impl
         };

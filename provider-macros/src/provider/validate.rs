@@ -31,6 +31,13 @@ pub(crate) fn validate(model: &ProviderFn, args: &ProviderArgs, errors: &mut Err
     if let Some(variadic) = &sig.variadic {
         errors.push(syn::Error::new(variadic.span(), "a provider cannot be variadic"));
     }
+    if let (Some(span), ScopeArg::App) = (args.exclusive, args.scope) {
+        errors.push(syn::Error::new(
+            span,
+            "an app-scoped value is shared by every request and cannot be `exclusive`; \
+             put a pool or a lock inside it, or make the provider request-scoped",
+        ));
+    }
     if let Some((_, span)) = args.timing {
         if args.scope == ScopeArg::App {
             errors.push(syn::Error::new(

@@ -1,0 +1,42 @@
+//! An exclusive provider's value need only be `Send`; it is handed out as
+//! `DepMut<T>` to handlers and providers alike.
+
+use std::cell::Cell;
+
+use axum_providers::prelude::*;
+
+/// `Send` but not `Sync`, like a database connection.
+struct Connection(Cell<u64>);
+
+struct Report(u64);
+
+#[provider(exclusive)]
+fn connection() -> Teardown<Connection> {
+    Teardown::new(Connection(Cell::new(0)), |_, _| async {})
+}
+
+#[provider]
+fn report(mut connection: DepMut<Connection>) -> Report {
+    connection.0.set(connection.0.get() + 1);
+    Report(connection.0.get())
+}
+
+#[providers(connection, report)]
+struct AppProviders;
+
+#[handler(AppProviders)]
+async fn show(report: Dep<Report>, mut connection: DepMut<Connection>) -> String {
+    connection.0.set(connection.0.get() + 1);
+    format!("{} {}", report.0, connection.0.get())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let app = App::<AppProviders>::builder().build().await.expect("app builds");
+    let mut scope = app.scope();
+    let report = scope.get::<Report>().await.expect("report");
+    assert_eq!(report.0, 1);
+    drop(report);
+    scope.close(Outcome::Success).await.expect("teardown");
+    let _router: axum::Router = axum::Router::new().route("/", axum::routing::get(show)).with_providers(&app);
+}
