@@ -1,7 +1,7 @@
 //! `#[handler(AppProviders)]`: per-argument checks for a handler.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, Item, PathArguments, Token, Type};
@@ -71,12 +71,13 @@ pub(crate) fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
         let FnArg::Typed(typed) = input else { continue };
         let Some((name, inner)) = provided_type(&typed.ty) else { continue };
         let span = inner.span();
-        let registry = respan(quote!(#registry), span);
-        checks.push(if name == "DepMut" {
-            quote_spanned! {span=> #krate::__private::assert_exclusive::<#registry, #inner>(); }
+        let check = if name == "DepMut" {
+            quote! { #krate::__private::assert_exclusive::<#registry, #inner>(); }
         } else {
-            quote_spanned! {span=> #krate::__private::assert_shared::<#registry, #inner>(); }
-        });
+            quote! { #krate::__private::assert_shared::<#registry, #inner>(); }
+        };
+        // Every token at the argument's type: the error is reported there.
+        checks.push(respan(check, span));
     }
     quote! {
         #function
