@@ -10,6 +10,7 @@ use quote::ToTokens;
 use syn::Item;
 
 pub(crate) use attr::parse_crate_path;
+pub(crate) use expand::output_alias;
 
 use crate::diagnostics::Errors;
 

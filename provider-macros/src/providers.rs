@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Item, Path, Token};
 
 use crate::diagnostics::{Errors, runtime_path};
-use crate::provider::parse_crate_path;
+use crate::provider::{output_alias, parse_crate_path};
 
 struct RegistryArgs {
     providers: Vec<Path>,
@@ -90,8 +90,12 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
         quote_spanned! {provider.span()=> #private::ProviderEntry::<#registry>::of::<#provider>() }
     });
     let provides = args.providers.iter().enumerate().map(|(index, provider)| {
+        let mut output = provider.clone();
+        if let Some(last) = output.segments.last_mut() {
+            last.ident = output_alias(&last.ident);
+        }
         quote_spanned! {provider.span()=>
-            impl #private::Provides<<#provider as #private::Provider>::Output> for #registry {
+            impl #private::Provides<#output> for #registry {
                 type Scope = <#private::ScopeId<{
                     <<#provider as #private::Provider>::Scope as #private::ScopeMarker>::ID
                 }> as #private::ScopeById>::Marker;

@@ -157,10 +157,24 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             }
     };
 
+    // The registry names the provided type through this alias: an alias is
+    // expanded where it is used, so the registry's impl header holds the
+    // concrete type, which coherence can compare (a projection such as
+    // `<pool as Provider>::Output` from another crate would make every entry
+    // look like it conflicts with every other one).
+    let alias = output_alias(name);
+    let alias_item = quote_spanned! {struct_span=>
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis type #alias = #output;
+    };
+
     quote! {
         #item
 
         #marker
+
+        #alias_item
 
         #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
         const _: () = {
@@ -169,4 +183,9 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             #setup_impl
         };
     }
+}
+
+/// The name of the alias of the type a provider function produces.
+pub(crate) fn output_alias(function: &proc_macro2::Ident) -> proc_macro2::Ident {
+    quote::format_ident!("__output_of_{}", function)
 }

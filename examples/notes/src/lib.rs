@@ -1,0 +1,288 @@
+//! A small JSON API for notes, wired with providers:
+//!
+//! - `config` (app): settings from the environment;
+//! - `database` (app): the pool settings, from `config`;
+//! - `axum_providers::sqlx::any::pool` (app): the pool, SQLite or PostgreSQL by URL;
+//! - `schema` (app): creates the table at startup;
+//! - `current_user` (request): the user of the bearer token, or `401`;
+//! - `axum_providers::sqlx::any::transaction` (request, exclusive): committed
+//!   before the response when the request succeeded, rolled back otherwise.
+//!
+//! Handlers ask for `Dep<User>` and `DepMut<Transaction<'static, Any>>`;
+//! validation errors answer `422`, unknown notes `404`, a database that does
+//! not answer `503`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::{Path, rejection::JsonRejection};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use axum_providers::prelude::*;
+use axum_providers::sqlx::{DatabaseError, DatabaseSettings};
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+/// Settings, read from the environment once, at startup.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: `sqlite://notes.db?mode=rwc` (the default) or `postgres://..`.
+    pub database_url: String,
+    /// `ADDR`: where to listen (default `127.0.0.1:3000`).
+    pub address: String,
+    /// `NOTES_TOKENS`: `token=user` pairs, comma-separated
+    /// (default `alice-token=alice,bob-token=bob`).
+    pub tokens: HashMap<String, String>,
+    /// `DB_MAX_CONNECTIONS` (default 5).
+    pub max_connections: u32,
+    /// `DB_ACQUIRE_TIMEOUT_MS`: how long a request waits for a connection
+    /// before answering `503` (default 2000).
+    pub acquire_timeout: Duration,
+}
+
+impl Config {
+    /// Reads the settings from the environment, with the defaults above.
+    #[must_use]
+    pub fn from_env() -> Self {
+        let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+        Self {
+            database_url: var("DATABASE_URL", "sqlite://notes.db?mode=rwc"),
+            address: var("ADDR", "127.0.0.1:3000"),
+            tokens: parse_tokens(&var("NOTES_TOKENS", "alice-token=alice,bob-token=bob")),
+            max_connections: var("DB_MAX_CONNECTIONS", "5").parse().unwrap_or(5),
+            acquire_timeout: Duration::from_millis(
+                var("DB_ACQUIRE_TIMEOUT_MS", "2000").parse().unwrap_or(2000),
+            ),
+        }
+    }
+}
+
+/// `a=alice,b=bob` into a token → user map (malformed pairs are skipped).
+#[must_use]
+pub fn parse_tokens(pairs: &str) -> HashMap<String, String> {
+    pairs
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(token, user)| (token.trim().to_owned(), user.trim().to_owned()))
+        .filter(|(token, user)| !token.is_empty() && !user.is_empty())
+        .collect()
+}
+
+#[provider(scope = app)]
+fn config() -> Config {
+    Config::from_env()
+}
+
+#[provider(scope = app)]
+fn database(config: Dep<Config>) -> DatabaseSettings {
+    DatabaseSettings::new(&config.database_url)
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+}
+
+/// Proof that the table exists; set up at startup, after the pool.
+pub struct Schema;
+
+#[provider(scope = app)]
+async fn schema(pool: Dep<AnyPool>, config: Dep<Config>) -> Result<Schema, sqlx::Error> {
+    let id = if config.database_url.starts_with("postgres") {
+        "BIGSERIAL PRIMARY KEY"
+    } else {
+        "INTEGER PRIMARY KEY AUTOINCREMENT"
+    };
+    let create = format!(
+        "CREATE TABLE IF NOT EXISTS notes (id {id}, owner TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(create)).execute(&*pool).await?;
+    Ok(Schema)
+}
+
+/// The authenticated user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user's name.
+    pub name: String,
+}
+
+#[provider]
+fn current_user(headers: HeaderMap, config: Dep<Config>) -> Result<User, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized)?;
+    let name = config.tokens.get(token.trim()).ok_or(ApiError::Unauthorized)?;
+    Ok(User { name: name.clone() })
+}
+
+/// The providers of the notes app.
+#[providers(
+    config,
+    database,
+    axum_providers::sqlx::any::pool,
+    schema,
+    current_user,
+    axum_providers::sqlx::any::transaction
+)]
+pub struct NotesProviders;
+
+/// A note, as stored and as answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// Its id.
+    pub id: i64,
+    /// Its title (1 to 200 characters).
+    pub title: String,
+    /// Its text.
+    pub body: String,
+}
+
+/// A note to create.
+#[derive(Debug, Deserialize)]
+pub struct NewNote {
+    /// The title (1 to 200 characters, not blank).
+    pub title: String,
+    /// The text.
+    #[serde(default)]
+    pub body: String,
+}
+
+/// What a request can fail with, as a JSON response.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No or unknown bearer token: `401`.
+    Unauthorized,
+    /// No such note for this user: `404`.
+    NotFound,
+    /// The input is not acceptable: `422`.
+    Invalid(String),
+    /// The database failed: `503` or `500`.
+    Database(DatabaseError),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error.into())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::Invalid(rejection.body_text())
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unauthorized => f.write_str("missing or unknown bearer token"),
+            Self::NotFound => f.write_str("note not found"),
+            Self::Invalid(why) => write!(f, "invalid note: {why}"),
+            Self::Database(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            Self::Database(error) => return error.into_response(),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, self.to_string()),
+            Self::NotFound => (StatusCode::NOT_FOUND, self.to_string()),
+            Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, self.to_string()),
+        };
+        let mut response = (status, Json(serde_json::json!({ "error": message }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+type Tx = DepMut<Transaction<'static, Any>>;
+
+fn note_from(row: &sqlx::any::AnyRow) -> Result<Note, sqlx::Error> {
+    Ok(Note { id: row.try_get("id")?, title: row.try_get("title")?, body: row.try_get("body")? })
+}
+
+#[handler(NotesProviders)]
+async fn list(user: Dep<User>, mut tx: Tx) -> Result<Json<Vec<Note>>, ApiError> {
+    let rows = sqlx::query("SELECT id, title, body FROM notes WHERE owner = $1 ORDER BY id")
+        .bind(user.name.clone())
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(Json(rows.iter().map(note_from).collect::<Result<_, _>>()?))
+}
+
+#[handler(NotesProviders)]
+async fn create(
+    user: Dep<User>,
+    mut tx: Tx,
+    note: Result<Json<NewNote>, JsonRejection>,
+) -> Result<(StatusCode, Json<Note>), ApiError> {
+    let Json(note) = note?;
+    let title = note.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(ApiError::Invalid("the title must have 1 to 200 characters".to_owned()));
+    }
+    let row =
+        sqlx::query("INSERT INTO notes (owner, title, body) VALUES ($1, $2, $3) RETURNING id, title, body")
+            .bind(user.name.clone())
+            .bind(title.to_owned())
+            .bind(note.body)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok((StatusCode::CREATED, Json(note_from(&row)?)))
+}
+
+#[handler(NotesProviders)]
+async fn show(user: Dep<User>, mut tx: Tx, Path(id): Path<i64>) -> Result<Json<Note>, ApiError> {
+    let row = sqlx::query("SELECT id, title, body FROM notes WHERE id = $1 AND owner = $2")
+        .bind(id)
+        .bind(user.name.clone())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(note_from(&row)?))
+}
+
+#[handler(NotesProviders)]
+async fn delete(user: Dep<User>, mut tx: Tx, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    let deleted = sqlx::query("DELETE FROM notes WHERE id = $1 AND owner = $2")
+        .bind(id)
+        .bind(user.name.clone())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if deleted == 0 { Err(ApiError::NotFound) } else { Ok(StatusCode::NO_CONTENT) }
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// The app's routes, given the app container.
+pub fn router(app: &App<NotesProviders>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/notes", get(list).post(create))
+        .route("/notes/{id}", get(show).delete(delete))
+        .with_providers(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_tokens;
+
+    #[test]
+    fn tokens_are_parsed_and_malformed_pairs_skipped() {
+        let tokens = parse_tokens("a=alice, b = bob,broken,=nobody,c=");
+        assert_eq!(tokens.len(), 2);
+        assert_eq!(tokens["a"], "alice");
+        assert_eq!(tokens["b"], "bob");
+    }
+}

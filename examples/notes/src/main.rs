@@ -1,0 +1,30 @@
+//! `cargo run -p notes`: the notes API on 127.0.0.1:3000, on an SQLite file
+//! (`notes.db`) by default, on PostgreSQL with `DATABASE_URL=postgres://..`.
+
+use std::error::Error;
+
+use axum_providers::App;
+use notes::{Config, NotesProviders, router};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+async fn shutdown_signal() {
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        tracing::error!(%error, "cannot listen for ctrl-c; stopping");
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let app = App::<NotesProviders>::builder().build().await?;
+    let config = app.get::<Config>().await?;
+    let listener = TcpListener::bind(&config.address).await?;
+    let database = config.database_url.split('?').next().unwrap_or_default().to_owned();
+    drop(config);
+    println!("notes listening on http://{} (database: {database})", listener.local_addr()?);
+    axum_providers::serve(listener, router(&app), app, shutdown_signal()).await?;
+    Ok(())
+}
