@@ -1,0 +1,258 @@
+//! The sqlx integration against a real PostgreSQL, each test in a fresh
+//! database (`#[sqlx::test]`, from `DATABASE_URL`): rows exactly those of the
+//! successful requests, a failing commit answered with an error, pool
+//! exhaustion and a dead database answered `503` within the acquire timeout,
+//! and recovery without a restart.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum_providers::prelude::*;
+use axum_providers::sqlx::{DatabaseError, DatabaseSettings};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Mutex, Notify};
+use tokio::task::JoinHandle;
+
+/// The settings of the test: set per app with an override.
+#[provider(scope = app)]
+fn settings() -> DatabaseSettings {
+    DatabaseSettings::new("postgres://postgres@127.0.0.1:5432/postgres")
+}
+
+#[providers(settings, axum_providers::sqlx::postgres::pool, axum_providers::sqlx::postgres::transaction)]
+struct DbProviders;
+
+type Tx = DepMut<Transaction<'static, Postgres>>;
+
+/// Inserts item `id`, then behaves as `mode` says.
+#[handler(DbProviders)]
+async fn insert(mut tx: Tx, Path((id, mode)): Path<(i32, String)>) -> Result<StatusCode, (StatusCode, String)> {
+    if mode == "invalid" {
+        return Err((StatusCode::UNPROCESSABLE_ENTITY, "invalid".into()));
+    }
+    let label = if mode == "commit-fails" { "taken".to_owned() } else { format!("item {id}") };
+    sqlx::query("INSERT INTO items (id, label) VALUES ($1, $2)")
+        .bind(id)
+        .bind(label)
+        .execute(&mut **tx)
+        .await
+        .map_err(|error| (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+    match mode.as_str() {
+        "error" => Err((StatusCode::CONFLICT, "conflict after insert".into())),
+        "panic" => panic!("handler panicked after insert"),
+        _ => Ok(StatusCode::CREATED),
+    }
+}
+
+/// Holds the transaction (and its connection) until told to stop.
+#[handler(DbProviders)]
+async fn hold(mut tx: Tx, release: axum::extract::Extension<Arc<Notify>>) -> StatusCode {
+    let _ = sqlx::query("SELECT 1").execute(&mut **tx).await;
+    release.notified().await;
+    StatusCode::OK
+}
+
+/// `SELECT 1` in a transaction.
+#[handler(DbProviders)]
+async fn ping(mut tx: Tx) -> Result<String, DatabaseError> {
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut **tx).await?;
+    Ok(one.to_string())
+}
+
+struct Server {
+    address: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: JoinHandle<Result<(), axum_providers::ServeError>>,
+}
+
+impl Server {
+    async fn start(settings: DatabaseSettings, release: Arc<Notify>) -> Self {
+        let app = App::<DbProviders>::builder()
+            .override_value(settings)
+            .build()
+            .await
+            .expect("app builds (is PostgreSQL running?)");
+        let router: Router = Router::new()
+            .route("/insert/{id}/{mode}", get(insert))
+            .route("/hold", get(hold))
+            .route("/ping", get(ping))
+            .with_providers(&app)
+            .layer(axum::Extension(release));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(axum_providers::serve(listener, router, app, async move {
+            let _ = stopped.await;
+        }));
+        Self { address, stop, task }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("{}{path}", self.address)).await.expect("send");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("server task").expect("clean shutdown");
+    }
+}
+
+fn settings_for(connect: &PgConnectOptions, port: u16) -> DatabaseSettings {
+    let database = connect.get_database().expect("a test database");
+    DatabaseSettings::new(format!("postgres://postgres@127.0.0.1:{port}/{database}"))
+}
+
+async fn create_items(pool: &PgPool) {
+    sqlx::query(
+        "CREATE TABLE items (id INT PRIMARY KEY, label TEXT NOT NULL, \
+         CONSTRAINT label_unique UNIQUE (label) DEFERRABLE INITIALLY DEFERRED)",
+    )
+    .execute(pool)
+    .await
+    .expect("create table");
+    // Inserting `taken` again succeeds, and fails at COMMIT.
+    sqlx::query("INSERT INTO items (id, label) VALUES (0, 'taken')").execute(pool).await.expect("seed");
+}
+
+#[sqlx::test(migrations = false)]
+async fn rows_are_exactly_those_of_the_successful_requests(_: PgPoolOptions, connect: PgConnectOptions) {
+    let seed = PgPoolOptions::new().connect_with(connect.clone()).await.expect("connect");
+    create_items(&seed).await;
+    let server = Server::start(settings_for(&connect, 5432), Arc::new(Notify::new())).await;
+
+    let modes = ["ok", "error", "invalid", "commit-fails", "panic"];
+    let mut stored = Vec::new();
+    for id in 1..=60 {
+        let mode = modes[(id as usize * 7) % modes.len()];
+        let (status, body) = server.get(&format!("/insert/{id}/{mode}")).await;
+        let expected = match mode {
+            "ok" => 201,
+            "error" => 409,
+            "invalid" => 422,
+            // The failing commit is answered with an error, never a success.
+            "commit-fails" | "panic" => 500,
+            _ => unreachable!(),
+        };
+        assert_eq!(status, expected, "request {id} ({mode}): {body}");
+        if status == 201 {
+            stored.push(id);
+        }
+    }
+    let rows: Vec<i32> =
+        sqlx::query_scalar("SELECT id FROM items WHERE id > 0 ORDER BY id").fetch_all(&seed).await.expect("rows");
+    assert_eq!(rows, stored);
+    assert!(!stored.is_empty());
+    server.stop().await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_exhausted_pool_answers_503_within_the_acquire_timeout(_: PgPoolOptions, connect: PgConnectOptions) {
+    let settings = settings_for(&connect, 5432).max_connections(1).acquire_timeout(Duration::from_millis(300));
+    let release = Arc::new(Notify::new());
+    let server = Server::start(settings, Arc::clone(&release)).await;
+
+    let address = server.address.clone();
+    let holder = tokio::spawn(async move { reqwest::get(format!("{address}/hold")).await.expect("send").status() });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let started = Instant::now();
+    let (status, body) = server.get("/ping").await;
+    let waited = started.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body, "service unavailable: no database connection within 300 ms; try again shortly\n");
+    assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(2), "answered after {waited:?}");
+
+    release.notify_one();
+    assert_eq!(holder.await.expect("holder").as_u16(), 200);
+    assert_eq!(server.get("/ping").await, (200, "1".to_owned()), "the connection is usable again");
+    server.stop().await;
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut and restore.
+struct Proxy {
+    port: u16,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let port = listener.local_addr().expect("address").port();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links = Arc::new(Mutex::new(Vec::new()));
+        let (flag, tasks) = (Arc::clone(&up), Arc::clone(&links));
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(client); // the database is "down": the connection is closed at once
+                    continue;
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect("127.0.0.1:5432").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                tasks.lock().await.push(link);
+            }
+        });
+        Self { port, up, links, accept }
+    }
+
+    async fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().await.drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_dead_database_answers_503_then_recovers_without_a_restart(_: PgPoolOptions, connect: PgConnectOptions) {
+    let proxy = Proxy::start().await;
+    let settings = settings_for(&connect, proxy.port).max_connections(2).acquire_timeout(Duration::from_millis(500));
+    let server = Server::start(settings, Arc::new(Notify::new())).await;
+    assert_eq!(server.get("/ping").await, (200, "1".to_owned()));
+
+    proxy.cut().await;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let (status, body) = tokio::time::timeout(Duration::from_secs(5), server.get("/ping")).await.expect("no hang");
+        let waited = started.elapsed();
+        assert_eq!(status, 503, "{body}");
+        assert!(body.starts_with("service unavailable"), "{body}");
+        assert!(waited < Duration::from_secs(2), "answered after {waited:?}, acquire timeout is 500 ms");
+    }
+
+    proxy.restore();
+    let started = Instant::now();
+    loop {
+        let (status, body) = server.get("/ping").await;
+        if status == 200 {
+            assert_eq!(body, "1");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "no recovery: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}
