@@ -49,9 +49,16 @@ pub use axum_providers_core::{
 };
 pub use axum_providers_macros::{handler, provider, providers};
 
+#[path = "integrations/database.rs"]
+pub mod database;
+
 #[cfg(any(feature = "sqlx-postgres", feature = "sqlx-sqlite", feature = "sqlx-any"))]
 #[path = "integrations/sqlx.rs"]
 pub mod sqlx;
+
+#[cfg(feature = "deadpool-postgres")]
+#[path = "integrations/deadpool_postgres.rs"]
+pub mod deadpool_postgres;
 
 /// The names most programs need: `use axum_providers::prelude::*;`.
 pub mod prelude {

@@ -21,7 +21,8 @@ fn config(database_url: String) -> Config {
 
 /// The README's session: every call with its expected status and body.
 async fn readme_session(config: Config) {
-    let app = App::<NotesProviders>::builder().override_value(config).build().await.expect("notes app builds");
+    let app =
+        App::<NotesProviders>::builder().override_value(config).build().await.expect("notes app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -34,7 +35,10 @@ async fn readme_session(config: Config) {
     let response = client.get(format!("{base}/notes")).send().await.expect("send");
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
-    assert_eq!(response.json::<Value>().await.expect("json"), json!({"error": "missing or unknown bearer token"}));
+    assert_eq!(
+        response.json::<Value>().await.expect("json"),
+        json!({"error": "missing or unknown bearer token"})
+    );
 
     let response = client
         .post(format!("{base}/notes"))
@@ -62,19 +66,32 @@ async fn readme_session(config: Config) {
         json!({"error": "invalid note: the title must have 1 to 200 characters"})
     );
 
-    let response = client.get(format!("{base}/notes")).header("authorization", alice).send().await.expect("send");
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Value>().await.expect("json"), json!([{"id": id, "title": "Buy milk", "body": "2 litres"}]));
-
     let response =
-        client.get(format!("{base}/notes/{id}")).header("authorization", "Bearer bob-token").send().await.expect("send");
+        client.get(format!("{base}/notes")).header("authorization", alice).send().await.expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.expect("json"),
+        json!([{"id": id, "title": "Buy milk", "body": "2 litres"}])
+    );
+
+    let response = client
+        .get(format!("{base}/notes/{id}"))
+        .header("authorization", "Bearer bob-token")
+        .send()
+        .await
+        .expect("send");
     assert_eq!(response.status(), 404, "bob cannot see alice's note");
     assert_eq!(response.json::<Value>().await.expect("json"), json!({"error": "note not found"}));
 
-    let response =
-        client.delete(format!("{base}/notes/{id}")).header("authorization", alice).send().await.expect("send");
+    let response = client
+        .delete(format!("{base}/notes/{id}"))
+        .header("authorization", alice)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(response.status(), 204);
-    let response = client.get(format!("{base}/notes/{id}")).header("authorization", alice).send().await.expect("send");
+    let response =
+        client.get(format!("{base}/notes/{id}")).header("authorization", alice).send().await.expect("send");
     assert_eq!(response.status(), 404);
 
     let _ = stop.send(());

@@ -32,7 +32,10 @@ type Tx = DepMut<Transaction<'static, Postgres>>;
 
 /// Inserts item `id`, then behaves as `mode` says.
 #[handler(DbProviders)]
-async fn insert(mut tx: Tx, Path((id, mode)): Path<(i32, String)>) -> Result<StatusCode, (StatusCode, String)> {
+async fn insert(
+    mut tx: Tx,
+    Path((id, mode)): Path<(i32, String)>,
+) -> Result<StatusCode, (StatusCode, String)> {
     if mode == "invalid" {
         return Err((StatusCode::UNPROCESSABLE_ENTITY, "invalid".into()));
     }
@@ -146,21 +149,28 @@ async fn rows_are_exactly_those_of_the_successful_requests(_: PgPoolOptions, con
             stored.push(id);
         }
     }
-    let rows: Vec<i32> =
-        sqlx::query_scalar("SELECT id FROM items WHERE id > 0 ORDER BY id").fetch_all(&seed).await.expect("rows");
+    let rows: Vec<i32> = sqlx::query_scalar("SELECT id FROM items WHERE id > 0 ORDER BY id")
+        .fetch_all(&seed)
+        .await
+        .expect("rows");
     assert_eq!(rows, stored);
     assert!(!stored.is_empty());
     server.stop().await;
 }
 
 #[sqlx::test(migrations = false)]
-async fn an_exhausted_pool_answers_503_within_the_acquire_timeout(_: PgPoolOptions, connect: PgConnectOptions) {
-    let settings = settings_for(&connect, 5432).max_connections(1).acquire_timeout(Duration::from_millis(300));
+async fn an_exhausted_pool_answers_503_within_the_acquire_timeout(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let settings =
+        settings_for(&connect, 5432).max_connections(1).acquire_timeout(Duration::from_millis(300));
     let release = Arc::new(Notify::new());
     let server = Server::start(settings, Arc::clone(&release)).await;
 
     let address = server.address.clone();
-    let holder = tokio::spawn(async move { reqwest::get(format!("{address}/hold")).await.expect("send").status() });
+    let holder =
+        tokio::spawn(async move { reqwest::get(format!("{address}/hold")).await.expect("send").status() });
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let started = Instant::now();
@@ -168,7 +178,10 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout(_: PgPoolOptio
     let waited = started.elapsed();
     assert_eq!(status, 503, "{body}");
     assert_eq!(body, "service unavailable: no database connection within 300 ms; try again shortly\n");
-    assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(2), "answered after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(2),
+        "answered after {waited:?}"
+    );
 
     release.notify_one();
     assert_eq!(holder.await.expect("holder").as_u16(), 200);
@@ -227,16 +240,21 @@ impl Drop for Proxy {
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_dead_database_answers_503_then_recovers_without_a_restart(_: PgPoolOptions, connect: PgConnectOptions) {
+async fn a_dead_database_answers_503_then_recovers_without_a_restart(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
     let proxy = Proxy::start().await;
-    let settings = settings_for(&connect, proxy.port).max_connections(2).acquire_timeout(Duration::from_millis(500));
+    let settings =
+        settings_for(&connect, proxy.port).max_connections(2).acquire_timeout(Duration::from_millis(500));
     let server = Server::start(settings, Arc::new(Notify::new())).await;
     assert_eq!(server.get("/ping").await, (200, "1".to_owned()));
 
     proxy.cut().await;
     for _ in 0..3 {
         let started = Instant::now();
-        let (status, body) = tokio::time::timeout(Duration::from_secs(5), server.get("/ping")).await.expect("no hang");
+        let (status, body) =
+            tokio::time::timeout(Duration::from_secs(5), server.get("/ping")).await.expect("no hang");
         let waited = started.elapsed();
         assert_eq!(status, 503, "{body}");
         assert!(body.starts_with("service unavailable"), "{body}");

@@ -54,136 +54,22 @@
 //! pool reconnects: no restart needed. A commit that fails turns the response
 //! into a `500` (the client is never told its data was stored).
 
-use std::fmt;
-use std::time::Duration;
-
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-
-/// Pool settings, provided by you (from your configuration) to the pool
-/// providers of this module.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseSettings {
-    /// The connection URL (`postgres://..`, `sqlite://..`).
-    pub url: String,
-    /// The pool's size (default 10).
-    pub max_connections: u32,
-    /// Connections kept open when idle (default 0).
-    pub min_connections: u32,
-    /// How long a request waits for a connection before answering `503`
-    /// (default 5 s).
-    pub acquire_timeout: Duration,
-}
-
-impl DatabaseSettings {
-    /// Settings for `url` with the defaults.
-    #[must_use]
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            max_connections: 10,
-            min_connections: 0,
-            acquire_timeout: Duration::from_secs(5),
-        }
-    }
-
-    /// Sets the pool's size.
-    #[must_use]
-    pub fn max_connections(mut self, max: u32) -> Self {
-        self.max_connections = max;
-        self
-    }
-
-    /// Sets the number of connections kept open when idle.
-    #[must_use]
-    pub fn min_connections(mut self, min: u32) -> Self {
-        self.min_connections = min;
-        self
-    }
-
-    /// Sets how long a request waits for a connection.
-    #[must_use]
-    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
-        self.acquire_timeout = timeout;
-        self
-    }
-}
-
-/// A database failure, as the response a client gets.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum DatabaseError {
-    /// No connection within the acquire timeout: the pool is exhausted or the
-    /// database is unreachable. Answers `503`.
-    Unavailable {
-        /// The configured acquire timeout.
-        waited: Option<Duration>,
-        /// What sqlx reported.
-        source: sqlx::Error,
-    },
-    /// Any other database error. Answers `500`.
-    Failed(sqlx::Error),
-}
-
-impl DatabaseError {
-    /// Classifies a sqlx error; `waited` is the acquire timeout, when known.
-    #[must_use]
-    pub fn new(source: sqlx::Error, waited: Option<Duration>) -> Self {
-        match source {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => Self::Unavailable { waited, source },
-            other => Self::Failed(other),
-        }
-    }
-}
+pub use crate::database::{DatabaseError, DatabaseSettings};
 
 impl From<sqlx::Error> for DatabaseError {
     fn from(source: sqlx::Error) -> Self {
-        Self::new(source, None)
+        from_sqlx(source, None)
     }
 }
 
-impl fmt::Display for DatabaseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unavailable { waited: Some(waited), source } => {
-                write!(f, "database unavailable: no connection within {waited:?} ({source})")
-            }
-            Self::Unavailable { waited: None, source } => write!(f, "database unavailable: {source}"),
-            Self::Failed(source) => write!(f, "database error: {source}"),
+/// Classifies a sqlx error: no connection in time (or none possible) is
+/// `Unavailable`, the rest `Failed`.
+fn from_sqlx(source: sqlx::Error, waited: Option<std::time::Duration>) -> DatabaseError {
+    match source {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            DatabaseError::unavailable(source, waited)
         }
-    }
-}
-
-impl std::error::Error for DatabaseError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Unavailable { source, .. } | Self::Failed(source) => Some(source),
-        }
-    }
-}
-
-impl IntoResponse for DatabaseError {
-    fn into_response(self) -> Response {
-        match self {
-            Self::Unavailable { waited, .. } => {
-                let body = match waited {
-                    Some(waited) => format!(
-                        "service unavailable: no database connection within {} ms; try again shortly\n",
-                        waited.as_millis()
-                    ),
-                    None => {
-                        "service unavailable: the database cannot be reached; try again shortly\n".to_owned()
-                    }
-                };
-                let mut response = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                response
-            }
-            Self::Failed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response(),
-        }
+        other => DatabaseError::failed(other),
     }
 }
 
@@ -193,7 +79,7 @@ macro_rules! sqlx_providers {
         use sqlx::pool::PoolConnection;
         use sqlx::{$db, Transaction};
 
-        use super::{DatabaseError, DatabaseSettings};
+        use super::{DatabaseError, DatabaseSettings, from_sqlx};
         use crate::{Dep, Outcome, Teardown, provider};
 
         #[doc = concat!("The app-scoped ", $name, " pool, built from [`DatabaseSettings`] at startup and closed at shutdown.")]
@@ -213,7 +99,7 @@ macro_rules! sqlx_providers {
         #[provider(exclusive, crate = crate)]
         pub async fn connection(pool: Dep<sqlx::$pool>) -> Result<PoolConnection<$db>, DatabaseError> {
             let waited = pool.options().get_acquire_timeout();
-            pool.acquire().await.map_err(|error| DatabaseError::new(error, Some(waited)))
+            pool.acquire().await.map_err(|error| from_sqlx(error, Some(waited)))
         }
 
         #[doc = concat!("A request-scoped ", $name, " transaction: committed before the response when the request succeeded, rolled back otherwise.")]
@@ -223,7 +109,7 @@ macro_rules! sqlx_providers {
         #[provider(exclusive, crate = crate)]
         pub async fn transaction(pool: Dep<sqlx::$pool>) -> Result<Teardown<Transaction<'static, $db>>, DatabaseError> {
             let waited = pool.options().get_acquire_timeout();
-            let transaction = pool.begin().await.map_err(|error| DatabaseError::new(error, Some(waited)))?;
+            let transaction = pool.begin().await.map_err(|error| from_sqlx(error, Some(waited)))?;
             Ok(Teardown::new(transaction, |transaction: Transaction<'static, $db>, outcome: Outcome| async move {
                 if outcome.is_success() { transaction.commit().await } else { transaction.rollback().await }
             }))

@@ -1,0 +1,146 @@
+//! deadpool-postgres providers: an app-scoped pool, a request-scoped client,
+//! and a request-scoped transaction on a pooled client.
+//!
+//! | provider | scope | provides | ask for it as |
+//! |---|---|---|---|
+//! | [`pool`] | app | `deadpool_postgres::Pool` | `Dep<Pool>` |
+//! | [`client`] | request, exclusive | `deadpool_postgres::Client` | `DepMut<Client>` |
+//! | [`transaction`] | request, exclusive | [`PooledTransaction`] | `DepMut<PooledTransaction>` |
+//!
+//! tokio-postgres's own `Transaction<'a>` borrows its client, so it cannot
+//! outlive a function call; [`PooledTransaction`] owns the pooled client
+//! instead and issues `BEGIN` at setup and `COMMIT` (on success) or
+//! `ROLLBACK` (otherwise) at teardown, before the response. A client whose
+//! `COMMIT` or `ROLLBACK` failed is taken out of the pool, never returned to it
+//! in the middle of a transaction.
+//!
+//! ```no_run
+//! use axum_providers::prelude::*;
+//! use axum_providers::database::{DatabaseError, DatabaseSettings};
+//! use axum_providers::deadpool_postgres::PooledTransaction;
+//!
+//! #[provider(scope = app)]
+//! fn database() -> DatabaseSettings {
+//!     DatabaseSettings::new("postgres://postgres@127.0.0.1:5432/postgres").max_connections(16)
+//! }
+//!
+//! #[providers(database, axum_providers::deadpool_postgres::pool, axum_providers::deadpool_postgres::transaction)]
+//! struct AppProviders;
+//!
+//! #[handler(AppProviders)]
+//! async fn count(tx: DepMut<PooledTransaction>) -> Result<String, DatabaseError> {
+//!     let row = tx.query_one("SELECT count(*) FROM pg_tables", &[]).await?;
+//!     Ok(row.get::<_, i64>(0).to_string())
+//! }
+//! ```
+
+use std::ops::{Deref, DerefMut};
+use std::str::FromStr;
+
+pub use deadpool_postgres::{Client, Pool};
+use deadpool_postgres::{Manager, ManagerConfig, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+pub use crate::database::{DatabaseError, DatabaseSettings};
+use crate::{Dep, Outcome, Teardown, provider};
+
+impl From<PoolError> for DatabaseError {
+    fn from(error: PoolError) -> Self {
+        match error {
+            PoolError::Timeout(_) | PoolError::Backend(_) | PoolError::Closed => {
+                Self::unavailable(error, None)
+            }
+            other => Self::failed(other),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for DatabaseError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        if error.is_closed() { Self::unavailable(error, None) } else { Self::failed(error) }
+    }
+}
+
+fn waited(pool: &Pool, error: PoolError) -> DatabaseError {
+    match DatabaseError::from(error) {
+        DatabaseError::Unavailable { source, .. } => {
+            DatabaseError::Unavailable { waited: pool.timeouts().wait, source }
+        }
+        other => other,
+    }
+}
+
+/// The app-scoped pool, built from [`DatabaseSettings`]; startup fails (naming
+/// this provider) when the database cannot be reached; closed at shutdown.
+#[provider(scope = app, crate = crate)]
+pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<Pool>, DatabaseError> {
+    let config = tokio_postgres::Config::from_str(&settings.url).map_err(DatabaseError::failed)?;
+    let manager =
+        Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let size = usize::try_from(settings.max_connections).unwrap_or(usize::MAX);
+    let pool = Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(settings.acquire_timeout))
+        .create_timeout(Some(settings.acquire_timeout))
+        .recycle_timeout(Some(settings.acquire_timeout))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(DatabaseError::failed)?;
+    // Fail at startup, not at the first request, when the database is down.
+    drop(pool.get().await.map_err(|error| waited(&pool, error))?);
+    Ok(Teardown::new(pool, |pool: Pool, _outcome: Outcome| async move { pool.close() }))
+}
+
+/// A request-scoped pooled client; back in the pool when the request scope
+/// closes. Exclusive: ask for `DepMut<Client>`.
+#[provider(exclusive, crate = crate)]
+pub async fn client(pool: Dep<Pool>) -> Result<Client, DatabaseError> {
+    pool.get().await.map_err(|error| waited(&pool, error))
+}
+
+/// A transaction on a pooled client that it owns, so that it can live for the
+/// whole request.
+///
+/// Derefs to the pooled client: run queries on it as usual.
+pub struct PooledTransaction {
+    client: Client,
+}
+
+impl Deref for PooledTransaction {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl DerefMut for PooledTransaction {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+/// A request-scoped transaction: `BEGIN` at setup; `COMMIT` before the
+/// response when the request succeeded, `ROLLBACK` otherwise. A failing
+/// `COMMIT` turns the response into a `500`. Exclusive: ask for
+/// `DepMut<PooledTransaction>`.
+#[provider(exclusive, crate = crate)]
+pub async fn transaction(pool: Dep<Pool>) -> Result<Teardown<PooledTransaction>, DatabaseError> {
+    let client = pool.get().await.map_err(|error| waited(&pool, error))?;
+    client.batch_execute("BEGIN").await?;
+    Ok(Teardown::new(
+        PooledTransaction { client },
+        |transaction: PooledTransaction, outcome: Outcome| async move {
+            let PooledTransaction { client } = transaction;
+            let statement = if outcome.is_success() { "COMMIT" } else { "ROLLBACK" };
+            match client.batch_execute(statement).await {
+                Ok(()) => Ok(()),
+                Err(error) => {
+                    // Its state is unknown: take it out of the pool.
+                    drop(deadpool_postgres::Object::take(client));
+                    Err(DatabaseError::from(error))
+                }
+            }
+        },
+    ))
+}

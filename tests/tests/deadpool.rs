@@ -1,0 +1,177 @@
+//! The deadpool-postgres integration against a real PostgreSQL, in a fresh
+//! database: `BEGIN`/`COMMIT`/`ROLLBACK` on an owned pooled client, rows
+//! exactly those of the successful requests, a failing commit answered `500`,
+//! an exhausted pool answered `503` within the wait timeout.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Extension, Path};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum_providers::database::{DatabaseError, DatabaseSettings};
+use axum_providers::deadpool_postgres::{Pool, PooledTransaction};
+use axum_providers::prelude::*;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+#[provider(scope = app)]
+fn settings() -> DatabaseSettings {
+    DatabaseSettings::new("postgres://postgres@127.0.0.1:5432/postgres")
+}
+
+#[providers(
+    settings,
+    axum_providers::deadpool_postgres::pool,
+    axum_providers::deadpool_postgres::client,
+    axum_providers::deadpool_postgres::transaction
+)]
+struct PoolProviders;
+
+#[handler(PoolProviders)]
+async fn insert(
+    tx: DepMut<PooledTransaction>,
+    Path((id, mode)): Path<(i32, String)>,
+) -> Result<StatusCode, (StatusCode, String)> {
+    let label = if mode == "commit-fails" { "taken".to_owned() } else { format!("item {id}") };
+    tx.execute("INSERT INTO items (id, label) VALUES ($1, $2)", &[&id, &label])
+        .await
+        .map_err(|error| (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+    match mode.as_str() {
+        "error" => Err((StatusCode::CONFLICT, "conflict after insert".into())),
+        "panic" => panic!("handler panicked after insert"),
+        _ => Ok(StatusCode::CREATED),
+    }
+}
+
+#[handler(PoolProviders)]
+async fn hold(
+    client: DepMut<axum_providers::deadpool_postgres::Client>,
+    release: Extension<Arc<Notify>>,
+) -> StatusCode {
+    let _ = client.simple_query("SELECT 1").await;
+    release.notified().await;
+    StatusCode::OK
+}
+
+#[handler(PoolProviders)]
+async fn ping(client: DepMut<axum_providers::deadpool_postgres::Client>) -> Result<String, DatabaseError> {
+    let row = client.query_one("SELECT 1::int4", &[]).await?;
+    Ok(row.get::<_, i32>(0).to_string())
+}
+
+async fn start(
+    settings: DatabaseSettings,
+    release: Arc<Notify>,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), axum_providers::ServeError>>,
+    Pool,
+) {
+    let app = App::<PoolProviders>::builder().override_value(settings).build().await.expect("app builds");
+    let pool = app.get::<Pool>().await.expect("pool").clone();
+    let router: Router = Router::new()
+        .route("/insert/{id}/{mode}", get(insert))
+        .route("/hold", get(hold))
+        .route("/ping", get(ping))
+        .with_providers(&app)
+        .layer(Extension(release));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(axum_providers::serve(listener, router, app, async move {
+        let _ = stopped.await;
+    }));
+    (address, stop, task, pool)
+}
+
+fn url_of(connect: &PgConnectOptions) -> String {
+    format!("postgres://postgres@127.0.0.1:5432/{}", connect.get_database().expect("a test database"))
+}
+
+#[sqlx::test(migrations = false)]
+async fn transactions_on_pooled_clients_keep_only_successful_rows(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let seed = PgPoolOptions::new().connect_with(connect.clone()).await.expect("connect");
+    sqlx::query(
+        "CREATE TABLE items (id INT PRIMARY KEY, label TEXT NOT NULL, \
+         CONSTRAINT label_unique UNIQUE (label) DEFERRABLE INITIALLY DEFERRED)",
+    )
+    .execute(&seed)
+    .await
+    .expect("create table");
+    sqlx::query("INSERT INTO items (id, label) VALUES (0, 'taken')").execute(&seed).await.expect("seed");
+    let (address, stop, task, pool) =
+        start(DatabaseSettings::new(url_of(&connect)).max_connections(3), Arc::new(Notify::new())).await;
+
+    let modes = ["ok", "error", "commit-fails", "panic", "ok"];
+    let mut stored = Vec::new();
+    for id in 1..=40 {
+        let mode = modes[(id as usize * 3) % modes.len()];
+        let response = reqwest::get(format!("{address}/insert/{id}/{mode}")).await.expect("send");
+        let expected = match mode {
+            "ok" => 201,
+            "error" => 409,
+            "commit-fails" | "panic" => 500,
+            _ => unreachable!(),
+        };
+        assert_eq!(response.status().as_u16(), expected, "request {id} ({mode})");
+        if expected == 201 {
+            stored.push(id);
+        }
+    }
+    let rows: Vec<i32> = sqlx::query_scalar("SELECT id FROM items WHERE id > 0 ORDER BY id")
+        .fetch_all(&seed)
+        .await
+        .expect("rows");
+    assert_eq!(rows, stored);
+    let status = pool.status();
+    assert!(status.size <= 3, "{status:?}");
+    assert_eq!(status.available, status.size, "every client is back in the pool: {status:?}");
+
+    drop(pool);
+    let _ = stop.send(());
+    task.await.expect("server task").expect("clean shutdown");
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_exhausted_deadpool_answers_503_within_the_wait_timeout(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let settings = DatabaseSettings::new(url_of(&connect))
+        .max_connections(1)
+        .acquire_timeout(Duration::from_millis(300));
+    let release = Arc::new(Notify::new());
+    let (address, stop, task, pool) = start(settings, Arc::clone(&release)).await;
+
+    let holder_address = address.clone();
+    let holder =
+        tokio::spawn(
+            async move { reqwest::get(format!("{holder_address}/hold")).await.expect("send").status() },
+        );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let response = reqwest::get(format!("{address}/ping")).await.expect("send");
+    let waited = started.elapsed();
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(
+        response.text().await.expect("body"),
+        "service unavailable: no database connection within 300 ms; try again shortly\n"
+    );
+    assert!(waited < Duration::from_secs(2), "answered after {waited:?}");
+
+    release.notify_one();
+    assert_eq!(holder.await.expect("holder").as_u16(), 200);
+    let response = reqwest::get(format!("{address}/ping")).await.expect("send");
+    assert_eq!(response.text().await.expect("body"), "1");
+
+    drop(pool);
+    let _ = stop.send(());
+    task.await.expect("server task").expect("clean shutdown");
+}
