@@ -60,6 +60,10 @@ pub mod sqlx;
 #[path = "integrations/deadpool_postgres.rs"]
 pub mod deadpool_postgres;
 
+#[cfg(feature = "redis")]
+#[path = "integrations/redis.rs"]
+pub mod redis;
+
 /// The names most programs need: `use axum_providers::prelude::*;`.
 pub mod prelude {
     pub use crate::{App, Dep, DepMut, Outcome, RouterExt as _, Teardown, handler, provider, providers};

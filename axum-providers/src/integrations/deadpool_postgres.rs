@@ -3,9 +3,9 @@
 //!
 //! | provider | scope | provides | ask for it as |
 //! |---|---|---|---|
-//! | [`pool`] | app | `deadpool_postgres::Pool` | `Dep<Pool>` |
-//! | [`client`] | request, exclusive | `deadpool_postgres::Client` | `DepMut<Client>` |
-//! | [`transaction`] | request, exclusive | [`PooledTransaction`] | `DepMut<PooledTransaction>` |
+//! | [`pool()`] | app | `deadpool_postgres::Pool` | `Dep<Pool>` |
+//! | [`client()`] | request, exclusive | `deadpool_postgres::Client` | `DepMut<Client>` |
+//! | [`transaction()`] | request, exclusive | [`PooledTransaction`] | `DepMut<PooledTransaction>` |
 //!
 //! tokio-postgres's own `Transaction<'a>` borrows its client, so it cannot
 //! outlive a function call; [`PooledTransaction`] owns the pooled client

@@ -6,9 +6,9 @@
 //!
 //! | feature | module | pool | connection | transaction |
 //! |---|---|---|---|---|
-//! | `sqlx-postgres` | [`postgres`] | `PgPool` | `PoolConnection<Postgres>` | `Transaction<'static, Postgres>` |
-//! | `sqlx-sqlite` | [`sqlite`] | `SqlitePool` | `PoolConnection<Sqlite>` | `Transaction<'static, Sqlite>` |
-//! | `sqlx-any` | [`any`] | `AnyPool` | `PoolConnection<Any>` | `Transaction<'static, Any>` |
+//! | `sqlx-postgres` | `postgres` | `PgPool` | `PoolConnection<Postgres>` | `Transaction<'static, Postgres>` |
+//! | `sqlx-sqlite` | `sqlite` | `SqlitePool` | `PoolConnection<Sqlite>` | `Transaction<'static, Sqlite>` |
+//! | `sqlx-any` | `any` | `AnyPool` | `PoolConnection<Any>` | `Transaction<'static, Any>` |
 //!
 //! The pool's settings come from your configuration: write a provider of
 //! [`DatabaseSettings`] (usually from your own config provider), then list

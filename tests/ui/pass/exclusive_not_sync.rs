@@ -2,23 +2,27 @@
 //! `DepMut<T>` to handlers and providers alike.
 
 use std::cell::Cell;
+use std::marker::PhantomData;
 
 use axum_providers::prelude::*;
 
 /// `Send` but not `Sync`, like a database connection.
-struct Connection(Cell<u64>);
+struct Connection {
+    queries: u64,
+    _not_sync: PhantomData<Cell<()>>,
+}
 
 struct Report(u64);
 
 #[provider(exclusive)]
 fn connection() -> Teardown<Connection> {
-    Teardown::new(Connection(Cell::new(0)), |_, _| async {})
+    Teardown::new(Connection { queries: 0, _not_sync: PhantomData }, |_, _| async {})
 }
 
 #[provider]
 fn report(mut connection: DepMut<Connection>) -> Report {
-    connection.0.set(connection.0.get() + 1);
-    Report(connection.0.get())
+    connection.queries += 1;
+    Report(connection.queries)
 }
 
 #[providers(connection, report)]
@@ -26,8 +30,9 @@ struct AppProviders;
 
 #[handler(AppProviders)]
 async fn show(report: Dep<Report>, mut connection: DepMut<Connection>) -> String {
-    connection.0.set(connection.0.get() + 1);
-    format!("{} {}", report.0, connection.0.get())
+    connection.queries += 1;
+    tokio::task::yield_now().await;
+    format!("{} {}", report.0, connection.queries)
 }
 
 #[tokio::main(flavor = "current_thread")]
