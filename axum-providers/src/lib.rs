@@ -69,9 +69,11 @@ pub mod prelude {
     pub use crate::{App, Dep, DepMut, Outcome, RouterExt as _, Teardown, handler, provider, providers};
 }
 
-/// The README's examples, compiled as doc tests.
+/// The README's examples, compiled as doc tests (one of them uses sqlx, so
+/// they run when the `sqlx-postgres` feature is on, as in the workspace's
+/// test run).
 #[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "sqlx-postgres"))]
 pub struct ReadmeDoctests;
 
 /// Items used by generated code. Not public API: may change in any release.
