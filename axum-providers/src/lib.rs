@@ -42,7 +42,7 @@
 
 pub use axum_providers_axum::{ProvidersLayer, ProvidersService, RouterExt, ServeError, serve};
 pub use axum_providers_core::{
-    Access, App, AppBuilder, AppScope, BoxError, BuildError, Dep, DepMut, Exclusive, ExclusiveAccess,
+    Access, App, AppBuilder, AppScope, BoxError, BuildError, Dep, DepMut, Exclusive, ExclusiveAccess, Graph,
     InjectableInto, Outcome, Provider, ProviderEntry, ProviderError, ProviderRejection, ProviderState,
     Provides, Registry, RequestScope, Resolver, Scope, ScopeKind, ScopeMarker, Setup, Shareable,
     SharedAccess, StoreAs, Teardown, TeardownError, TeardownErrors, TeardownResult, TransientScope,

@@ -102,6 +102,12 @@ impl<R: Registry> App<R> {
         &self.inner
     }
 
+    /// The dependency graph of this app's providers (Mermaid or DOT).
+    #[must_use]
+    pub fn graph(&self) -> crate::Graph {
+        crate::Graph::of::<R>()
+    }
+
     /// Opens a scope by hand, outside HTTP: for a CLI job, a worker, a test.
     ///
     /// Providers that take HTTP extractors cannot run in it (resolving them

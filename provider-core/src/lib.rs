@@ -27,6 +27,7 @@ mod dep;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+mod graph;
 mod outcome;
 mod provider;
 mod resolver;
@@ -39,6 +40,7 @@ pub use dep::{Dep, DepMut};
 pub use error::{BoxError, BuildError, ProviderError, ResponsePayload, TeardownError, TeardownErrors};
 #[cfg(feature = "axum")]
 pub use extract::{ProviderRejection, ProviderState};
+pub use graph::Graph;
 pub use outcome::Outcome;
 pub use provider::{Provider, ProviderEntry, Provides, Registry, Setup};
 pub use resolver::Resolver;

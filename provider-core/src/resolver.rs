@@ -3,7 +3,10 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use std::time::Instant;
+
 use tokio::sync::RwLock;
+use tracing::Instrument as _;
 
 use crate::app::AppInner;
 use crate::dep::{Dep, DepMut};
@@ -134,12 +137,31 @@ impl<'r, R: Registry> Resolver<'r, R> {
 
     fn setup(&mut self, index: usize) -> BoxFuture<'_, Result<Erased, ProviderError>> {
         let app = self.app;
-        if let Some(overrides) = &app.overrides
-            && let Some(replacement) = &overrides[index]
-        {
-            return replacement();
+        let entry = &R::PROVIDERS[index];
+        let (future, overridden) = match &app.overrides {
+            Some(overrides) if overrides[index].is_some() => {
+                (overrides[index].as_ref().map_or_else(|| (entry.setup)(self), |replace| replace()), true)
+            }
+            _ => ((entry.setup)(self), false),
+        };
+        let span = tracing::debug_span!(
+            "provider.setup",
+            provider = entry.name(),
+            scope = entry.scope().as_str(),
+            overridden,
+            elapsed_us = tracing::field::Empty,
+            ok = tracing::field::Empty,
+        );
+        if span.is_disabled() {
+            return future;
         }
-        (R::PROVIDERS[index].setup)(self)
+        Box::pin(async move {
+            let started = Instant::now();
+            let result = future.instrument(span.clone()).await;
+            span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+            span.record("ok", result.is_ok());
+            result
+        })
     }
 }
 

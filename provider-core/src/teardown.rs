@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
+use tracing::Instrument as _;
 use tokio::sync::{Mutex, RwLock};
 
 use crate::error::{BoxError, TeardownError};
@@ -313,18 +314,22 @@ impl Entry {
             drop(value);
             return Ok(());
         };
-        let started = std::time::Instant::now();
-        let result = match AssertUnwindSafe(run(value, outcome)).catch_unwind().await {
+        let span = tracing::debug_span!(
+            "provider.teardown",
+            provider,
+            %outcome,
+            elapsed_us = tracing::field::Empty,
+            ok = tracing::field::Empty,
+        );
+        let started = (!span.is_disabled()).then(std::time::Instant::now);
+        let result = match AssertUnwindSafe(run(value, outcome)).catch_unwind().instrument(span.clone()).await {
             Ok(result) => result,
             Err(_panic) => Err("the teardown panicked".into()),
         };
-        tracing::debug!(
-            provider,
-            %outcome,
-            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            ok = result.is_ok(),
-            "teardown"
-        );
+        if let Some(started) = started {
+            span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+            span.record("ok", result.is_ok());
+        }
         result.map_err(|error| TeardownError { provider, error })
     }
 }

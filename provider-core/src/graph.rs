@@ -1,0 +1,130 @@
+//! The dependency graph of a registry, as Mermaid or Graphviz DOT.
+
+use std::fmt::Write as _;
+
+use crate::provider::Registry;
+use crate::scope::ScopeKind;
+
+/// The providers of a registry and who depends on whom.
+///
+/// Edges go from a provider to each provider it depends on.
+///
+/// ```
+/// # use axum_providers_core::{Registry, ProviderEntry, Graph};
+/// # struct Empty;
+/// # impl Registry for Empty { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; }
+/// let graph = Graph::of::<Empty>();
+/// assert_eq!(graph.mermaid(), "graph TD\n");
+/// assert_eq!(graph.dot(), "digraph providers {\n    rankdir=TB;\n    node [shape=box];\n}\n");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Graph {
+    nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    name: &'static str,
+    output: String,
+    scope: ScopeKind,
+    exclusive: bool,
+    deps: &'static [usize],
+}
+
+impl Graph {
+    /// The graph of registry `R`.
+    #[must_use]
+    pub fn of<R: Registry>() -> Self {
+        let nodes = R::PROVIDERS
+            .iter()
+            .map(|entry| Node {
+                name: entry.name(),
+                output: short_type_name(entry.output_type()),
+                scope: entry.scope(),
+                exclusive: entry.is_exclusive(),
+                deps: entry.deps(),
+            })
+            .collect();
+        Self { nodes }
+    }
+
+    fn label(node: &Node) -> String {
+        let access = if node.exclusive { ", exclusive" } else { "" };
+        format!("{}: {} ({}{access})", node.name, node.output, node.scope.as_str())
+    }
+
+    /// The graph in Mermaid syntax (`graph TD`), one node per provider.
+    #[must_use]
+    pub fn mermaid(&self) -> String {
+        let mut out = String::from("graph TD\n");
+        for (index, node) in self.nodes.iter().enumerate() {
+            let label = Self::label(node).replace('"', "#quot;").replace('<', "#lt;").replace('>', "#gt;");
+            let _ = writeln!(out, "    p{index}[\"{label}\"]");
+        }
+        for (index, node) in self.nodes.iter().enumerate() {
+            for dep in node.deps {
+                let _ = writeln!(out, "    p{index} --> p{dep}");
+            }
+        }
+        out
+    }
+
+    /// The graph in Graphviz DOT syntax.
+    #[must_use]
+    pub fn dot(&self) -> String {
+        let mut out = String::from("digraph providers {\n    rankdir=TB;\n    node [shape=box];\n");
+        for (index, node) in self.nodes.iter().enumerate() {
+            let label = Self::label(node).replace('\\', "\\\\").replace('"', "\\\"");
+            let style = match node.scope {
+                ScopeKind::App => "bold",
+                ScopeKind::Request => "solid",
+                ScopeKind::Transient => "dashed",
+            };
+            let _ = writeln!(out, "    p{index} [label=\"{label}\", style={style}];");
+        }
+        for (index, node) in self.nodes.iter().enumerate() {
+            for dep in node.deps {
+                let _ = writeln!(out, "    p{index} -> p{dep};");
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// `alloc::string::String` → `String`, `sqlx_core::pool::Pool<sqlx_core::any::Any>` → `Pool<Any>`.
+fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            segment.clear();
+        } else if c.is_alphanumeric() || c == '_' {
+            segment.push(c);
+        } else {
+            out.push_str(&segment);
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&segment);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn type_names_lose_their_paths() {
+        assert_eq!(short_type_name("alloc::string::String"), "String");
+        assert_eq!(short_type_name("sqlx_core::pool::Pool<sqlx_core::any::Any>"), "Pool<Any>");
+        assert_eq!(
+            short_type_name("sqlx_core::transaction::Transaction<'static, sqlx_postgres::Postgres>"),
+            "Transaction<'static, Postgres>"
+        );
+        assert_eq!(short_type_name("(u8, core::option::Option<i64>)"), "(u8, Option<i64>)");
+    }
+}
