@@ -8,9 +8,10 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::Request;
+use axum::response::IntoResponse as _;
 use axum::response::Response;
 use axum_providers_core::__private::{SharedScope, internal_error};
-use axum_providers_core::{App, Outcome, Registry};
+use axum_providers_core::{App, Outcome, ProviderRejection, Registry};
 use futures_util::FutureExt as _;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -98,7 +99,16 @@ where
         let mut inner = std::mem::replace(&mut self.inner, ready);
         Box::pin(async move {
             let guard = CancelGuard(scope);
-            let handled = AssertUnwindSafe(inner.call(request)).catch_unwind().await;
+            let handled = AssertUnwindSafe(async {
+                // App-wide providers (`autouse`): set up before the handler.
+                let request = match autouse(&guard.0, request).await {
+                    Ok(request) => request,
+                    Err(response) => return Ok(response),
+                };
+                inner.call(request).await
+            })
+            .catch_unwind()
+            .await;
             let (response, outcome) = match handled {
                 Ok(Ok(response)) => {
                     let outcome = Outcome::from_status(response.status().as_u16());
@@ -129,6 +139,22 @@ where
             })
         })
     }
+}
+
+/// Sets up the registry's `autouse` providers in the request's scope; a
+/// failure is the response.
+async fn autouse<R: Registry>(scope: &SharedScope<R>, request: Request) -> Result<Request, Response> {
+    if R::AUTOUSE.is_empty() {
+        return Ok(request);
+    }
+    let (mut parts, body) = request.into_parts();
+    let mut resolver = scope.resolver(&mut parts);
+    for &index in R::AUTOUSE {
+        if let Err(error) = resolver.ensure_index(index).await {
+            return Err(ProviderRejection::from(error).into_response());
+        }
+    }
+    Ok(Request::from_parts(parts, body))
 }
 
 /// Tears the scope down (in the background) if the request future is dropped

@@ -8,12 +8,16 @@
 
 mod body;
 mod layer;
+mod readiness;
 mod router;
 mod serve;
+mod uses;
 
 pub use layer::{ProvidersLayer, ProvidersService};
+pub use readiness::readiness;
 pub use router::RouterExt;
 pub use serve::{ServeError, serve};
+pub use uses::{Uses, UsesService};
 
 #[doc(hidden)]
 pub mod __private;

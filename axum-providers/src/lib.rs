@@ -40,12 +40,15 @@
 //! # Ok(()) }
 //! ```
 
-pub use axum_providers_axum::{ProvidersLayer, ProvidersService, RouterExt, ServeError, serve};
+pub use axum_providers_axum::{
+    ProvidersLayer, ProvidersService, RouterExt, ServeError, Uses, UsesService, readiness, serve,
+};
 pub use axum_providers_core::{
-    Access, App, AppBuilder, AppScope, BoxError, BuildError, Dep, DepMut, Exclusive, ExclusiveAccess, Graph,
-    InjectableInto, Outcome, Provider, ProviderEntry, ProviderError, ProviderRejection, ProviderState,
-    Provides, Registry, RequestScope, Resolver, Scope, ScopeKind, ScopeMarker, Setup, Shareable,
-    SharedAccess, StoreAs, Teardown, TeardownError, TeardownErrors, TeardownResult, TransientScope,
+    Access, App, AppBuilder, AppScope, BoxError, BuildError, Check, CheckStatus, Dep, DepMut, Exclusive,
+    ExclusiveAccess, Graph, HealthReport, InjectableInto, Lazy, Outcome, ProvidedSet, Provider,
+    ProviderEntry, ProviderError, ProviderRejection, ProviderState, Provides, Registry, RequestScope,
+    Resolver, Scope, ScopeKind, ScopeMarker, Setup, Shareable, SharedAccess, StoreAs, Teardown,
+    TeardownError, TeardownErrors, TeardownResult, TransientScope,
 };
 pub use axum_providers_macros::{handler, provider, providers};
 
@@ -66,7 +69,9 @@ pub mod redis;
 
 /// The names most programs need: `use axum_providers::prelude::*;`.
 pub mod prelude {
-    pub use crate::{App, Dep, DepMut, Outcome, RouterExt as _, Teardown, handler, provider, providers};
+    pub use crate::{
+        App, Dep, DepMut, Lazy, Outcome, RouterExt as _, Teardown, handler, provider, providers,
+    };
 }
 
 /// The README's examples, compiled as doc tests (one of them uses sqlx, so
@@ -81,12 +86,15 @@ pub struct ReadmeDoctests;
 pub mod __private {
     pub use axum::extract::FromRequestParts;
     pub use axum_providers_axum::__private::{error_kind, extract};
-    pub use axum_providers_core::__private::{AccessById, AccessId, Produced, ScopeById, ScopeId, depth};
+    pub use axum_providers_core::__private::{
+        AccessById, AccessId, BoxFuture, HealthCheck, Produced, ScopeById, ScopeId, Stored, app_value, depth,
+    };
+    pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;
     pub use axum_providers_core::{
         Access, AppScope, Exclusive, ExclusiveAccess, InjectableInto, Provider, ProviderEntry, ProviderError,
-        Provides, Registry, RequestScope, Resolver, Setup, Shareable, SharedAccess, StoreAs, TeardownTiming,
-        TransientScope,
+        Provides, Registry, RequestScope, Resolver, Setup, Shareable, SharedAccess, StoreAs, TeardownResult,
+        TeardownTiming, TransientScope,
     };
 
     /// Compiles only when `R` has a provider of `T` whose values can be

@@ -102,6 +102,13 @@ impl<R: Registry> App<R> {
         &self.inner
     }
 
+    /// Runs the health checks of the app-scoped values that have one
+    /// (`#[provider(scope = app, health = ..)]`), concurrently, each bounded by
+    /// `timeout`.
+    pub async fn health(&self, timeout: Duration) -> crate::HealthReport {
+        crate::health::run::<R>(&self.inner.values, timeout).await
+    }
+
     /// The dependency graph of this app's providers (Mermaid or DOT).
     #[must_use]
     pub fn graph(&self) -> crate::Graph {

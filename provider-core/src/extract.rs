@@ -12,7 +12,7 @@ use crate::error::ProviderError;
 use crate::provider::{Provides, Registry};
 use crate::scope::{Exclusive, Shareable};
 use crate::scope_state::SharedScope;
-use crate::teardown::StoreAs;
+use crate::teardown::{BoxFuture, StoreAs};
 
 /// A router state that carries an app container of registry
 /// [`Registry`](ProviderState::Registry).
@@ -82,6 +82,69 @@ where
         let scope = scope_of::<S::Registry>(parts)?;
         let result = scope.resolver(parts).exclusive::<T>().await;
         result.map_err(ProviderRejection::from)
+    }
+}
+
+/// A provided `T` that is set up only if the handler asks for it, with
+/// [`get`](Lazy::get): Bocadillo's `lazy=True`.
+///
+/// Nothing is set up at extraction; `get` sets the value up (and its
+/// dependencies) the first time, in the request's scope, so its teardown runs
+/// with the request's, and only if it was set up. Later `get`s return the
+/// same request-scoped value.
+///
+/// ```
+/// # use axum_providers_core as axum_providers;
+/// use axum_providers::{Dep, Lazy, ProviderRejection};
+/// # struct Report;
+/// async fn export(report: Lazy<Report>, wanted: bool) -> Result<&'static str, ProviderRejection> {
+///     if wanted {
+///         let _report: Dep<Report> = report.get().await?; // set up here, torn down with the request
+///     }
+///     Ok("done")
+/// }
+/// ```
+pub struct Lazy<T> {
+    resolve: Box<dyn Fn() -> BoxFuture<'static, Result<Dep<T>, ProviderError>> + Send + Sync>,
+}
+
+impl<T> Lazy<T> {
+    /// Sets the value up if it was not yet, and returns it.
+    ///
+    /// # Errors
+    ///
+    /// The provider's failure, as the rejection to answer with.
+    pub async fn get(&self) -> Result<Dep<T>, ProviderRejection> {
+        (self.resolve)().await.map_err(ProviderRejection::from)
+    }
+}
+
+impl<T> fmt::Debug for Lazy<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lazy").field("type", &std::any::type_name::<T>()).finish_non_exhaustive()
+    }
+}
+
+impl<S, T> FromRequestParts<S> for Lazy<T>
+where
+    S: ProviderState,
+    S::Registry: Provides<T>,
+    <S::Registry as Provides<T>>::Access: Shareable,
+    T: Send + Sync + 'static,
+{
+    type Rejection = ProviderRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let scope = scope_of::<S::Registry>(parts)?;
+        // The value may need the request (its headers, its path): keep a copy
+        // of the request's head for when it is asked for.
+        let head = parts.clone();
+        let resolve = move || -> BoxFuture<'static, Result<Dep<T>, ProviderError>> {
+            let scope = scope.clone();
+            let mut head = head.clone();
+            Box::pin(async move { scope.resolver(&mut head).shared::<T>().await })
+        };
+        Ok(Self { resolve: Box::new(resolve) })
     }
 }
 

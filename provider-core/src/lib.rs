@@ -28,19 +28,22 @@ mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod graph;
+mod health;
 mod outcome;
 mod provider;
 mod resolver;
 mod scope;
 mod scope_state;
 mod teardown;
+mod uses;
 
 pub use app::{App, AppBuilder};
 pub use dep::{Dep, DepMut};
 pub use error::{BoxError, BuildError, ProviderError, ResponsePayload, TeardownError, TeardownErrors};
 #[cfg(feature = "axum")]
-pub use extract::{ProviderRejection, ProviderState};
+pub use extract::{Lazy, ProviderRejection, ProviderState};
 pub use graph::Graph;
+pub use health::{Check, CheckStatus, HealthReport};
 pub use outcome::Outcome;
 pub use provider::{Provider, ProviderEntry, Provides, Registry, Setup};
 pub use resolver::Resolver;
@@ -50,14 +53,17 @@ pub use scope::{
 };
 pub use scope_state::Scope;
 pub use teardown::{StoreAs, Teardown, TeardownResult, TeardownTiming};
+pub use uses::ProvidedSet;
 
 /// Items used by generated code and by the axum integration. Not public API.
 #[doc(hidden)]
 pub mod __private {
     #[cfg(feature = "axum")]
     pub use crate::extract::internal_error;
+    pub use crate::health::{HealthCheck, app_value};
     pub use crate::provider::depth;
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
     pub use crate::scope_state::{Remainder, SharedScope};
+    pub use crate::teardown::BoxFuture;
     pub use crate::teardown::{Erased, Produced, Stored};
 }

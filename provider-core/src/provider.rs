@@ -23,6 +23,9 @@ pub trait Provider: Send + Sync + 'static {
     const NAME: &'static str;
     /// When its teardown runs (`#[provider(teardown = ..)]`).
     const TEARDOWN: TeardownTiming = TeardownTiming::BeforeResponse;
+    /// Its health check (`#[provider(scope = app, health = ..)]`).
+    #[doc(hidden)]
+    const HEALTH: Option<crate::health::HealthCheck> = None;
 }
 
 /// How provider `Self` is set up within registry `R`.
@@ -53,6 +56,9 @@ pub trait Setup<R: Registry>: Provider {
 pub trait Registry: Sized + Send + Sync + 'static {
     /// Every provider, in the order of the list.
     const PROVIDERS: &'static [ProviderEntry<Self>];
+    /// The providers set up for every request before its handler runs
+    /// (`autouse = [..]` in `#[providers(..)]`), by index.
+    const AUTOUSE: &'static [usize] = &[];
 }
 
 /// The registry `Self` has a provider of `T`.
@@ -83,6 +89,7 @@ pub struct ProviderEntry<R: Registry> {
     scope: ScopeKind,
     exclusive: bool,
     timing: TeardownTiming,
+    health: Option<crate::health::HealthCheck>,
     deps: &'static [usize],
     output: fn() -> &'static str,
     pub(crate) setup: SetupFn<R>,
@@ -98,6 +105,7 @@ impl<R: Registry> ProviderEntry<R> {
             scope: <P::Scope as Scope>::KIND,
             exclusive: <P::Access as Access>::EXCLUSIVE,
             timing: P::TEARDOWN,
+            health: P::HEALTH,
             deps: P::DEPS,
             output: std::any::type_name::<P::Output>,
             setup: erased_setup::<R, P>,
@@ -126,6 +134,12 @@ impl<R: Registry> ProviderEntry<R> {
     #[must_use]
     pub fn teardown_timing(&self) -> TeardownTiming {
         self.timing
+    }
+
+    /// Its health check, if it has one.
+    #[must_use]
+    pub(crate) fn health(&self) -> Option<crate::health::HealthCheck> {
+        self.health
     }
 
     /// The indexes of its dependencies in the registry's list.

@@ -124,8 +124,11 @@ impl<'r, R: Registry> Resolver<'r, R> {
         {
             return Ok(stored);
         }
+        if scope.is_closed() {
+            return Err(ProviderError::internal(entry.name(), "the scope is already closed"));
+        }
         match self.setup(index).await {
-            Ok(erased) => Ok(scope.store(index, kind, erased)),
+            Ok(erased) => scope.store(index, kind, erased),
             Err(error) => {
                 if error.is_setup_failure() {
                     scope.mark_setup_failed();
@@ -135,14 +138,40 @@ impl<'r, R: Registry> Resolver<'r, R> {
         }
     }
 
+    /// Sets up the value of provider `index` in this scope if it is not there
+    /// yet, without handing it out: for side-effect and app-wide providers.
+    ///
+    /// # Errors
+    ///
+    /// When the provider (or one of its dependencies) fails.
+    pub async fn ensure_index(&mut self, index: usize) -> Result<(), ProviderError> {
+        match R::PROVIDERS[index].scope() {
+            ScopeKind::App => self.app_value(index).await.map(drop),
+            kind => self.scoped_value(index, kind).await.map(drop),
+        }
+    }
+
+    /// Sets up `T` in this scope if it is not there yet, without handing it
+    /// out (see [`ensure_index`](Self::ensure_index)).
+    ///
+    /// # Errors
+    ///
+    /// When the provider (or one of its dependencies) fails.
+    pub async fn ensure<T>(&mut self) -> Result<(), ProviderError>
+    where
+        R: Provides<T>,
+    {
+        self.ensure_index(<R as Provides<T>>::INDEX).await
+    }
+
     fn setup(&mut self, index: usize) -> BoxFuture<'_, Result<Erased, ProviderError>> {
         let app = self.app;
         let entry = &R::PROVIDERS[index];
-        let (future, overridden) = match &app.overrides {
-            Some(overrides) if overrides[index].is_some() => {
-                (overrides[index].as_ref().map_or_else(|| (entry.setup)(self), |replace| replace()), true)
-            }
-            _ => ((entry.setup)(self), false),
+        let replacement = app.overrides.as_ref().and_then(|overrides| overrides[index].as_ref());
+        let overridden = replacement.is_some();
+        let future = match replacement {
+            Some(replace) => replace(),
+            None => (entry.setup)(self),
         };
         let span = tracing::debug_span!(
             "provider.setup",

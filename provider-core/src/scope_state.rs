@@ -45,10 +45,27 @@ impl<R: Registry> ScopeInner<R> {
         self.state().slots.get(index)?.clone()
     }
 
-    pub(crate) fn store(&self, index: usize, kind: ScopeKind, erased: Erased) -> Stored {
+    /// Remembers a value set up in this scope. A scope closed while the value
+    /// was being set up (its request was cancelled, a lazy value was asked for
+    /// too late) gets the value torn down at once, on the app's worker.
+    pub(crate) fn store(
+        &self,
+        index: usize,
+        kind: ScopeKind,
+        erased: Erased,
+    ) -> Result<Stored, ProviderError> {
         let provider = &R::PROVIDERS[index];
         let (value, entry) = erased.into_entry(provider.name(), provider.teardown_timing());
         let mut state = self.state();
+        if state.closed {
+            drop(state);
+            drop(value);
+            self.app.inner().deferred.send(Job { entries: vec![entry], outcome: Outcome::Cancelled });
+            return Err(ProviderError::internal(
+                provider.name(),
+                "the scope closed while this value was set up",
+            ));
+        }
         if kind == ScopeKind::Request {
             if state.slots.is_empty() {
                 state.slots.resize(R::PROVIDERS.len(), None);
@@ -56,7 +73,7 @@ impl<R: Registry> ScopeInner<R> {
             state.slots[index] = Some(Arc::clone(&value));
         }
         state.order.push(entry);
-        value
+        Ok(value)
     }
 
     pub(crate) fn mark_setup_failed(&self) {

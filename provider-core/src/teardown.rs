@@ -8,15 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use tracing::Instrument as _;
 use tokio::sync::{Mutex, RwLock};
+use tracing::Instrument as _;
 
 use crate::error::{BoxError, TeardownError};
 use crate::outcome::Outcome;
 use crate::scope::ScopeKind;
 
 /// A boxed, sendable future.
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+#[doc(hidden)]
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 type TeardownFn<T> = Box<dyn FnOnce(T, Outcome) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
 
@@ -322,7 +323,8 @@ impl Entry {
             ok = tracing::field::Empty,
         );
         let started = (!span.is_disabled()).then(std::time::Instant::now);
-        let result = match AssertUnwindSafe(run(value, outcome)).catch_unwind().instrument(span.clone()).await {
+        let result = match AssertUnwindSafe(run(value, outcome)).catch_unwind().instrument(span.clone()).await
+        {
             Ok(result) => result,
             Err(_panic) => Err("the teardown panicked".into()),
         };

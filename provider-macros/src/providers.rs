@@ -11,6 +11,8 @@ use crate::provider::{output_alias, parse_crate_path};
 
 struct RegistryArgs {
     providers: Vec<Path>,
+    /// `autouse = [a, b]`: set up for every request before its handler.
+    autouse: Vec<Path>,
     krate: Option<Path>,
     errors: Errors,
 }
@@ -18,10 +20,31 @@ struct RegistryArgs {
 impl Parse for RegistryArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut providers: Vec<Path> = Vec::new();
+        let mut autouse: Vec<Path> = Vec::new();
         let mut krate = None;
         let mut errors = Errors::default();
         while !input.is_empty() {
-            if input.peek(Token![crate]) && input.peek2(Token![=]) {
+            if input.peek(syn::Ident) && input.peek2(Token![=]) {
+                let key: syn::Ident = input.parse()?;
+                input.parse::<Token![=]>()?;
+                if key != "autouse" {
+                    errors.push(syn::Error::new(
+                        key.span(),
+                        format!(
+                            "unknown argument `{key}`: `#[providers(..)]` takes provider names, `autouse = [..]` and `crate = \"path\"`"
+                        ),
+                    ));
+                    let _skipped: syn::Expr = input.parse()?;
+                } else {
+                    let content;
+                    syn::bracketed!(content in input);
+                    let list = content.parse_terminated(Path::parse, Token![,])?;
+                    if !autouse.is_empty() {
+                        errors.push(syn::Error::new(key.span(), "duplicate `autouse` argument"));
+                    }
+                    autouse.extend(list);
+                }
+            } else if input.peek(Token![crate]) && input.peek2(Token![=]) {
                 let token: Token![crate] = input.parse()?;
                 input.parse::<Token![=]>()?;
                 let path = parse_crate_path(input)?;
@@ -42,7 +65,7 @@ impl Parse for RegistryArgs {
             }
             input.parse::<Token![,]>()?;
         }
-        Ok(Self { providers, krate, errors })
+        Ok(Self { providers, autouse, krate, errors })
     }
 }
 
@@ -78,6 +101,17 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
     }
     if let Some(param) = item.generics.params.first() {
         errors.push(syn::Error::new(param.span(), "a providers registry cannot be generic"));
+    }
+    let key = |path: &Path| quote!(#path).to_string();
+    let mut autouse_indexes = Vec::new();
+    for path in &args.autouse {
+        match args.providers.iter().position(|provider| key(provider) == key(path)) {
+            Some(index) => autouse_indexes.push(index),
+            None => errors.push(syn::Error::new(
+                path.span(),
+                format!("`{}` is not listed: list it with the other providers, then in `autouse`", key(path)),
+            )),
+        }
     }
     if !errors.is_empty() {
         return with_errors(input, &errors);
@@ -120,6 +154,7 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
         const _: () = {
             impl #private::Registry for #registry {
                 const PROVIDERS: &'static [#private::ProviderEntry<Self>] = &[#(#entries),*];
+                const AUTOUSE: &'static [usize] = &[#(#autouse_indexes),*];
             }
             #(#provides)*
             // Evaluated at compile time: a dependency cycle fails here with

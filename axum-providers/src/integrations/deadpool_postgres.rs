@@ -72,7 +72,7 @@ fn waited(pool: &Pool, error: PoolError) -> DatabaseError {
 
 /// The app-scoped pool, built from [`DatabaseSettings`]; startup fails (naming
 /// this provider) when the database cannot be reached; closed at shutdown.
-#[provider(scope = app, crate = crate)]
+#[provider(scope = app, health = ping, crate = crate)]
 pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<Pool>, DatabaseError> {
     let config = tokio_postgres::Config::from_str(&settings.url).map_err(DatabaseError::failed)?;
     let manager =
@@ -89,6 +89,12 @@ pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<Pool>, Dat
     // Fail at startup, not at the first request, when the database is down.
     drop(pool.get().await.map_err(|error| waited(&pool, error))?);
     Ok(Teardown::new(pool, |pool: Pool, _outcome: Outcome| async move { pool.close() }))
+}
+
+/// The pool's health check: a pooled client answers `SELECT 1`.
+async fn ping(pool: &Pool) -> Result<(), DatabaseError> {
+    pool.get().await.map_err(|error| waited(pool, error))?.simple_query("SELECT 1").await?;
+    Ok(())
 }
 
 /// A request-scoped pooled client; back in the pool when the request scope

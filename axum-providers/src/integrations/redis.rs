@@ -115,8 +115,15 @@ pub fn client(settings: Dep<RedisSettings>) -> Result<redis::Client, RedisFailur
     Ok(redis::Client::open(settings.url.as_str())?)
 }
 
-/// The app-scoped `ConnectionManager`, connected at startup.
-#[provider(scope = app, crate = crate)]
+/// The app-scoped `ConnectionManager`, connected at startup; its health check
+/// is a `PING`.
+#[provider(scope = app, health = ping, crate = crate)]
 pub async fn connection(client: Dep<redis::Client>) -> Result<ConnectionManager, RedisFailure> {
     Ok(client.get_connection_manager().await?)
+}
+
+async fn ping(connection: &ConnectionManager) -> Result<(), RedisFailure> {
+    let mut connection = connection.clone();
+    let _pong: String = redis::cmd("PING").query_async(&mut connection).await?;
+    Ok(())
 }

@@ -86,7 +86,7 @@ macro_rules! sqlx_providers {
         ///
         /// A database that cannot be reached at startup stops the app's build
         /// with an error naming this provider.
-        #[provider(scope = app, crate = crate)]
+        #[provider(scope = app, health = ping, crate = crate)]
         pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<sqlx::$pool>, DatabaseError> {
             install_drivers();
             let pool = options(&settings).connect(&settings.url).await?;
@@ -113,6 +113,12 @@ macro_rules! sqlx_providers {
             Ok(Teardown::new(transaction, |transaction: Transaction<'static, $db>, outcome: Outcome| async move {
                 if outcome.is_success() { transaction.commit().await } else { transaction.rollback().await }
             }))
+        }
+
+        /// The pool's health check: a connection answers a ping.
+        async fn ping(pool: &sqlx::$pool) -> Result<(), sqlx::Error> {
+            let mut connection = pool.acquire().await?;
+            sqlx::Connection::ping(&mut *connection).await
         }
 
         fn options(settings: &DatabaseSettings) -> sqlx::pool::PoolOptions<$db> {

@@ -38,6 +38,8 @@ pub(crate) struct ProviderArgs {
     pub(crate) timing: Option<(TimingArg, Span)>,
     /// `exclusive`, with its span, when given.
     pub(crate) exclusive: Option<Span>,
+    /// `health = path::to::check`, with the span of its key.
+    pub(crate) health: Option<(Path, Span)>,
     /// The span of the `scope = ...` value (or the call site when defaulted).
     pub(crate) scope_span: Span,
     pub(crate) krate: Option<Path>,
@@ -49,6 +51,7 @@ impl ProviderArgs {
         let mut krate: Option<Path> = None;
         let mut timing: Option<(TimingArg, Span)> = None;
         let mut exclusive: Option<Span> = None;
+        let mut health: Option<(Path, Span)> = None;
         while !input.is_empty() {
             let key: Ident = if input.peek(Token![crate]) {
                 let token: Token![crate] = input.parse()?;
@@ -109,6 +112,14 @@ impl ProviderArgs {
                         timing = Some((parsed, key.span()));
                     }
                 }
+                "health" => {
+                    let path: Path = input.parse()?;
+                    if health.is_some() {
+                        errors.push(syn::Error::new(key.span(), "duplicate `health` argument"));
+                    } else {
+                        health = Some((path, key.span()));
+                    }
+                }
                 "crate" => {
                     let path = parse_crate_path(input)?;
                     if krate.is_some() {
@@ -121,7 +132,7 @@ impl ProviderArgs {
                     errors.push(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{key}`: `#[provider]` accepts `scope = app | request | transient`, `exclusive`, `teardown = before_response | after_response` and `crate = \"path\"`"
+                            "unknown argument `{key}`: `#[provider]` accepts `scope = app | request | transient`, `exclusive`, `teardown = before_response | after_response`, `health = check_fn` and `crate = \"path\"`"
                         ),
                     ));
                     // Skip the value so that the next argument still parses.
@@ -134,7 +145,7 @@ impl ProviderArgs {
             input.parse::<Token![,]>()?;
         }
         let (scope, scope_span) = scope.unwrap_or((ScopeArg::Request, Span::call_site()));
-        Ok(Self { scope, scope_span, timing, exclusive, krate })
+        Ok(Self { scope, scope_span, timing, exclusive, health, krate })
     }
 }
 

@@ -22,6 +22,29 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     let output = &ret.output;
     let access = if args.exclusive.is_some() { quote!(ExclusiveAccess) } else { quote!(SharedAccess) };
     let output_span = output.span();
+    let health = args.health.as_ref().map(|(check, _)| {
+        let check_span = check.span();
+        quote_spanned! {check_span=>
+            const HEALTH: ::core::option::Option<#private::HealthCheck> = ::core::option::Option::Some({
+                fn __health(
+                    stored: &#private::Stored,
+                ) -> #private::BoxFuture<'static, ::core::result::Result<(), #private::BoxError>> {
+                    let value = #private::app_value::<#output>(stored);
+                    ::std::boxed::Box::pin(async move {
+                        match value {
+                            ::core::option::Option::Some(value) => {
+                                #private::TeardownResult::into_teardown_result(#check(&*value).await)
+                            }
+                            ::core::option::Option::None => ::core::result::Result::Err(
+                                ::core::convert::From::from("the app-scoped value has an unexpected type"),
+                            ),
+                        }
+                    })
+                }
+                __health
+            });
+        }
+    });
     let access_item = respan(quote!(type Access = #private::#access;), output_span);
     let timing = match args.timing {
         Some((TimingArg::AfterResponse, _)) => {
@@ -128,6 +151,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             #access_item
             const NAME: &'static str = #name_str;
             #timing
+            #health
         }
     };
 

@@ -38,6 +38,12 @@ pub(crate) fn validate(model: &ProviderFn, args: &ProviderArgs, errors: &mut Err
              put a pool or a lock inside it, or make the provider request-scoped",
         ));
     }
+    if let (Some((_, span)), false) = (&args.health, args.scope == ScopeArg::App) {
+        errors.push(syn::Error::new(
+            *span,
+            "`health = ..` checks an app-scoped value (a pool, a client): add `scope = app`, or remove it",
+        ));
+    }
     if let Some((_, span)) = args.timing {
         if args.scope == ScopeArg::App {
             errors.push(syn::Error::new(

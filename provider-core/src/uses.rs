@@ -1,0 +1,43 @@
+//! Sets of provided types that are set up for their side effects.
+
+use std::future::Future;
+
+use crate::error::ProviderError;
+use crate::provider::{Provides, Registry};
+use crate::resolver::Resolver;
+
+/// A type, or a tuple of up to eight types, that registry `R` provides: set up
+/// for their side effects (an auth guard, a rate limit, an audit record)
+/// without a handler receiving them.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a set of types provided by `{R}`",
+    label = "every type here needs a provider in `{R}`",
+    note = "name one provided type, or a tuple of them: `(AuthGuard, RateLimit)`"
+)]
+pub trait ProvidedSet<R: Registry> {
+    /// Sets up each type in this scope, in order, if it is not there yet.
+    fn ensure_all(resolver: &mut Resolver<'_, R>) -> impl Future<Output = Result<(), ProviderError>> + Send;
+}
+
+macro_rules! provided_set {
+    ($($name:ident),+) => {
+        impl<R: Registry, $($name),+> ProvidedSet<R> for ($($name,)+)
+        where
+            $(R: Provides<$name>, $name: 'static,)+
+        {
+            async fn ensure_all(resolver: &mut Resolver<'_, R>) -> Result<(), ProviderError> {
+                $(resolver.ensure::<$name>().await?;)+
+                Ok(())
+            }
+        }
+    };
+}
+
+provided_set!(A);
+provided_set!(A, B);
+provided_set!(A, B, C);
+provided_set!(A, B, C, D);
+provided_set!(A, B, C, D, E);
+provided_set!(A, B, C, D, E, F);
+provided_set!(A, B, C, D, E, F, G);
+provided_set!(A, B, C, D, E, F, G, H);

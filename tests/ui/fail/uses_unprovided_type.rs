@@ -1,0 +1,21 @@
+use axum::Router;
+use axum::routing::get;
+use axum_providers::Uses;
+use axum_providers::prelude::*;
+
+struct Audit;
+struct RateLimit;
+
+#[provider]
+fn audit() -> Audit {
+    Audit
+}
+
+#[providers(audit)]
+struct AppProviders;
+
+fn main() {
+    let _router: Router<App<AppProviders>> = Router::new()
+        .route("/", get(|| async { "hi" }))
+        .route_layer(Uses::<AppProviders, (Audit, RateLimit)>::new());
+}
