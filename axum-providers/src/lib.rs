@@ -67,6 +67,28 @@ pub mod deadpool_postgres;
 #[path = "integrations/redis.rs"]
 pub mod redis;
 
+/// The guide: a tour of the project, page by page, with compiled examples.
+pub mod guide {
+    #[doc = include_str!("../guide/providers.md")]
+    pub mod providers {}
+    #[doc = include_str!("../guide/scopes.md")]
+    pub mod scopes {}
+    #[doc = include_str!("../guide/checks.md")]
+    pub mod checks {}
+    #[doc = include_str!("../guide/patterns.md")]
+    pub mod patterns {}
+    #[doc = include_str!("../guide/testing.md")]
+    pub mod testing {}
+    #[doc = include_str!("../guide/databases.md")]
+    pub mod databases {}
+    #[doc = include_str!("../guide/websockets.md")]
+    pub mod websockets {}
+    #[doc = include_str!("../guide/observability.md")]
+    pub mod observability {}
+    #[doc = include_str!("../guide/migrating.md")]
+    pub mod migrating {}
+}
+
 /// The names most programs need: `use axum_providers::prelude::*;`.
 pub mod prelude {
     pub use crate::{
