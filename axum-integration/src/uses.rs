@@ -22,29 +22,9 @@ use tower_service::Service;
 /// Put it on a route with `route_layer`, or on a router with `layer`, inside
 /// the router that `with_providers` is called on (it needs the request scope).
 ///
-/// ```
-/// use axum::{Router, routing::get};
-/// use axum_providers::prelude::*;
-/// use axum_providers::Uses;
-///
-/// pub struct AuditRecord;
-///
-/// #[provider]
-/// fn audit() -> Teardown<AuditRecord> {
-///     Teardown::new(AuditRecord, |_, outcome| async move { println!("request ended: {outcome}") })
-/// }
-///
-/// #[providers(audit)]
-/// struct AppProviders;
-///
-/// # async fn build() -> Result<(), axum_providers::BuildError> {
-/// let app = App::<AppProviders>::builder().build().await?;
-/// let router: Router = Router::new()
-///     .route("/admin", get(|| async { "admin" }))
-///     .route_layer(Uses::<AppProviders, (AuditRecord,)>::new())
-///     .with_providers(&app);
-/// # Ok(()) }
-/// ```
+/// `Uses::<AppProviders, (AdminOnly,)>::new()` compiles only when
+/// `AppProviders` provides every type of the tuple. The facade's guide
+/// (`axum_providers::guide::patterns`) has a compiled example.
 pub struct Uses<R, T> {
     _types: PhantomData<fn() -> (R, T)>,
 }
