@@ -16,20 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_providers::prelude::*;
 use axum_providers::{Graph, Uses, readiness};
+use axum_providers_tests::Journal;
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
-
-#[derive(Clone, Default)]
-struct Journal(Arc<Mutex<Vec<String>>>);
-
-impl Journal {
-    fn record(&self, event: impl Into<String>) {
-        self.0.lock().expect("journal").push(event.into());
-    }
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().expect("journal"))
-    }
-}
 
 #[provider(scope = app)]
 fn journal() -> Journal {

@@ -3,7 +3,6 @@
 //! disconnecting client, panics, setup failures in the middle of a graph,
 //! streaming bodies and WebSockets, exclusive borrows, failing teardowns.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -13,40 +12,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_providers::prelude::*;
+use axum_providers_tests::Journal;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
-
-/// Everything that happened, in order.
-#[derive(Clone, Default)]
-struct Journal(Arc<Mutex<Vec<String>>>);
-
-impl Journal {
-    fn record(&self, event: impl Into<String>) {
-        self.0.lock().expect("journal lock").push(event.into());
-    }
-    fn events(&self) -> Vec<String> {
-        self.0.lock().expect("journal lock").clone()
-    }
-    /// The events that mention request `id`, in order.
-    fn of(&self, id: &str) -> Vec<String> {
-        let suffix = format!(" {id}");
-        let infix = format!(" {id} ");
-        self.events().into_iter().filter(|e| e.ends_with(&suffix) || e.contains(&infix)).collect()
-    }
-    /// Waits (up to 5 s) until `event` was recorded.
-    async fn wait_for(&self, event: &str) {
-        let started = Instant::now();
-        while !self.events().iter().any(|e| e == event) {
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "timed out waiting for `{event}`: {:?}",
-                self.events()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
 
 #[provider(scope = app)]
 fn journal() -> Journal {

@@ -4,14 +4,12 @@
 //! callsites are enabled, and tests in parallel threads with and without a
 //! subscriber would make that cache race.)
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::routing::get;
 use axum_providers::prelude::*;
+use axum_providers_tests::Captured;
 use tower::ServiceExt as _;
 
 struct RequestId(String);
@@ -36,20 +34,6 @@ async fn with_id(id: Dep<RequestId>) -> String {
     id.0.clone()
 }
 
-/// A `tracing` writer that keeps everything in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("capture").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn setup_and_teardown_are_traced_with_provider_scope_duration_and_outcome() {
     let captured = Captured::default();
@@ -67,7 +51,7 @@ async fn setup_and_teardown_are_traced_with_provider_scope_duration_and_outcome(
     let request = Request::get("/id").header("x-request-id", "t1").body(Body::empty()).expect("request");
     assert_eq!(router.clone().oneshot(request).await.expect("infallible").status(), StatusCode::OK);
 
-    let logs = String::from_utf8_lossy(&captured.0.lock().expect("capture")).into_owned();
+    let logs = captured.text();
     let setup = logs
         .lines()
         .find(|line| line.contains("provider.setup") && line.contains("provider=\"request_id\""))

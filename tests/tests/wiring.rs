@@ -2,8 +2,8 @@
 //! request, transient instances, eager app setup in dependency order, teardown
 //! in reverse order, errors and rejections as responses.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -15,28 +15,13 @@ use axum_extra::headers::Authorization;
 use axum_extra::headers::authorization::Bearer;
 use axum_providers::prelude::*;
 use axum_providers::{BuildError, ProviderState, ProvidersLayer};
+use axum_providers_tests::Journal;
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
-/// What happened, in order: `setup x`, `teardown x (outcome)`, ...
-#[derive(Clone, Default)]
-struct Events(Arc<Mutex<Vec<String>>>);
-
-impl Events {
-    fn push(&self, event: impl Into<String>) {
-        self.0.lock().expect("events lock").push(event.into());
-    }
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().expect("events lock"))
-    }
-    fn count(&self, event: &str) -> usize {
-        self.0.lock().expect("events lock").iter().filter(|e| e.as_str() == event).count()
-    }
-}
-
 #[provider(scope = app)]
-fn events() -> Events {
-    Events::default()
+fn events() -> Journal {
+    Journal::default()
 }
 
 struct Config {
@@ -44,11 +29,11 @@ struct Config {
 }
 
 #[provider(scope = app)]
-async fn config(events: Dep<Events>) -> Teardown<Config> {
-    events.push("setup config");
+async fn config(events: Dep<Journal>) -> Teardown<Config> {
+    events.record("setup config");
     let events = events.clone();
     Teardown::new(Config { greeting: "hello".into() }, move |_config, outcome| async move {
-        events.push(format!("teardown config ({outcome})"));
+        events.record(format!("teardown config ({outcome})"));
     })
 }
 
@@ -57,11 +42,11 @@ async fn config(events: Dep<Events>) -> Teardown<Config> {
 struct Greeter(pub String);
 
 #[provider(scope = app)]
-async fn greeter(config: Dep<Config>, events: Dep<Events>) -> Teardown<Greeter> {
-    events.push("setup greeter");
+async fn greeter(config: Dep<Config>, events: Dep<Journal>) -> Teardown<Greeter> {
+    events.record("setup greeter");
     let events = events.clone();
     Teardown::new(Greeter(config.greeting.to_uppercase()), move |_, outcome| async move {
-        events.push(format!("teardown greeter ({outcome})"));
+        events.record(format!("teardown greeter ({outcome})"));
     })
 }
 
@@ -70,16 +55,16 @@ struct RequestId(pub usize);
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
 #[provider]
-async fn request_id(headers: HeaderMap, events: Dep<Events>) -> Teardown<RequestId> {
+async fn request_id(headers: HeaderMap, events: Dep<Journal>) -> Teardown<RequestId> {
     let id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| NEXT_ID.fetch_add(1, Ordering::Relaxed));
-    events.push("setup request_id");
+    events.record("setup request_id");
     let events = events.clone();
     Teardown::new(RequestId(id), move |_, outcome| async move {
-        events.push(format!("teardown request_id ({outcome})"));
+        events.record(format!("teardown request_id ({outcome})"));
     })
 }
 
@@ -90,28 +75,28 @@ struct User {
 }
 
 #[provider]
-async fn user(id: Dep<RequestId>, greeter: Dep<Greeter>, events: Dep<Events>) -> Teardown<User> {
-    events.push("setup user");
+async fn user(id: Dep<RequestId>, greeter: Dep<Greeter>, events: Dep<Journal>) -> Teardown<User> {
+    events.record("setup user");
     let events = events.clone();
     let user = User { name: format!("{} user{}", greeter.0, id.0), request: id.0 };
     Teardown::new(user, move |_, outcome| async move {
-        events.push(format!("teardown user ({outcome})"));
+        events.record(format!("teardown user ({outcome})"));
     })
 }
 
 struct Audit(pub usize);
 
 #[provider]
-fn audit(id: Dep<RequestId>, events: Dep<Events>) -> Audit {
-    events.push("setup audit");
+fn audit(id: Dep<RequestId>, events: Dep<Journal>) -> Audit {
+    events.record("setup audit");
     Audit(id.0)
 }
 
 struct Nonce(pub usize);
 
 #[provider(scope = transient)]
-fn nonce(events: Dep<Events>) -> Nonce {
-    events.push("setup nonce");
+fn nonce(events: Dep<Journal>) -> Nonce {
+    events.record("setup nonce");
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     Nonce(NEXT.fetch_add(1, Ordering::Relaxed))
 }
@@ -120,8 +105,8 @@ fn nonce(events: Dep<Events>) -> Nonce {
 struct NoncePair(pub usize, pub usize);
 
 #[provider(scope = transient)]
-fn nonce_pair(a: Dep<Nonce>, events: Dep<Events>) -> NoncePair {
-    events.push("setup nonce_pair");
+fn nonce_pair(a: Dep<Nonce>, events: Dep<Journal>) -> NoncePair {
+    events.record("setup nonce_pair");
     NoncePair(a.0, usize::MAX)
 }
 
@@ -130,12 +115,12 @@ struct Tx {
 }
 
 #[provider]
-async fn tx(events: Dep<Events>) -> Teardown<Tx> {
-    events.push("setup tx");
+async fn tx(events: Dep<Journal>) -> Teardown<Tx> {
+    events.record("setup tx");
     let events = events.clone();
     Teardown::new(Tx { statements: Vec::new() }, move |tx, outcome| async move {
         let verb = if outcome.is_success() { "commit" } else { "rollback" };
-        events.push(format!("{verb} {:?} ({outcome})", tx.statements));
+        events.record(format!("{verb} {:?} ({outcome})", tx.statements));
     })
 }
 
@@ -238,7 +223,7 @@ fn routes() -> Router<App<AppProviders>> {
         .route("/whoami", get(whoami))
 }
 
-async fn build(events: &Events) -> App<AppProviders> {
+async fn build(events: &Journal) -> App<AppProviders> {
     App::<AppProviders>::builder().override_value(events.clone()).build().await.expect("app builds")
 }
 
@@ -255,7 +240,7 @@ async fn call_with(router: &Router, request: Request<Body>) -> (StatusCode, Stri
 
 #[tokio::test]
 async fn app_values_are_set_up_eagerly_in_dependency_order() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
     assert_eq!(events.take(), ["setup config", "setup greeter"], "built at startup, dependencies first");
     app.shutdown().await.expect("clean shutdown");
@@ -268,10 +253,10 @@ async fn app_values_are_set_up_eagerly_in_dependency_order() {
 
 #[tokio::test]
 async fn a_request_scoped_value_is_set_up_once_per_request_and_shared() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
     let router: Router = routes().with_providers(&app);
-    events.take();
+    events.clear();
 
     let (status, body) = call(&router, "/both").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -281,7 +266,7 @@ async fn a_request_scoped_value_is_set_up_once_per_request_and_shared() {
     assert_eq!(events.count("setup audit"), 1);
     assert!(body.ends_with("HELLO user".to_owned().as_str()) || body.contains("HELLO user"), "{body}");
 
-    events.take();
+    events.clear();
     let (status, _) = call(&router, "/both").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(events.count("setup request_id"), 1, "a new request gets a new value");
@@ -292,10 +277,10 @@ async fn a_request_scoped_value_is_set_up_once_per_request_and_shared() {
 
 #[tokio::test]
 async fn transient_values_are_new_for_each_consumer() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
     let router: Router = routes().with_providers(&app);
-    events.take();
+    events.clear();
 
     let (status, body) = call(&router, "/nonces").await;
     assert_eq!(status, StatusCode::OK);
@@ -309,10 +294,10 @@ async fn transient_values_are_new_for_each_consumer() {
 
 #[tokio::test]
 async fn teardown_runs_after_the_handler_in_reverse_order_with_the_outcome() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
     let router: Router = routes().with_providers(&app);
-    events.take();
+    events.clear();
 
     let (status, _) = call(&router, "/write").await;
     assert_eq!(status, StatusCode::CREATED);
@@ -338,7 +323,7 @@ async fn teardown_runs_after_the_handler_in_reverse_order_with_the_outcome() {
 
 #[tokio::test]
 async fn asking_twice_for_an_exclusive_value_is_a_clear_error_not_a_deadlock() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
     let router: Router = routes().with_providers(&app);
     let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(5), call(&router, "/twice"))
@@ -352,10 +337,10 @@ async fn asking_twice_for_an_exclusive_value_is_a_clear_error_not_a_deadlock() {
 
 #[tokio::test]
 async fn a_provider_error_that_is_a_response_becomes_the_response() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
     let router: Router = routes().with_providers(&app);
-    events.take();
+    events.clear();
 
     let (status, body) = call(&router, "/teapot").await;
     assert_eq!(status, StatusCode::IM_A_TEAPOT);
@@ -376,7 +361,7 @@ async fn a_provider_error_that_is_a_response_becomes_the_response() {
 
 #[tokio::test]
 async fn a_provider_error_that_is_not_a_response_is_a_500_that_reveals_nothing() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
     let router: Router = routes().with_providers(&app);
     let (status, body) = call(&router, "/secret").await;
@@ -389,7 +374,7 @@ async fn a_provider_error_that_is_not_a_response_is_a_500_that_reveals_nothing()
 
 #[tokio::test]
 async fn an_extractor_rejection_in_a_provider_becomes_the_response() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
     let router: Router = routes().with_providers(&app);
 
@@ -409,7 +394,7 @@ async fn an_extractor_rejection_in_a_provider_becomes_the_response() {
 
 #[tokio::test]
 async fn works_with_nested_routers_and_route_layer() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
     let api = Router::new().route("/both", get(both)).route_layer(middleware::from_fn(
         |request: Request<Body>, next: middleware::Next| async move {
@@ -456,7 +441,7 @@ async fn with_motto(axum::extract::State(state): axum::extract::State<AppState>,
 
 #[tokio::test]
 async fn works_with_a_state_of_the_users_own() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
     let state = AppState { app: app.clone(), motto: "be kind" };
     let router: Router = Router::new()
@@ -473,14 +458,14 @@ async fn works_with_a_state_of_the_users_own() {
 
 #[tokio::test]
 async fn overrides_replace_a_provider_for_one_app_and_dependents_see_them() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = App::<AppProviders>::builder()
         .override_value(events.clone())
         .override_value(Greeter("HOWDY".into()))
         .build()
         .await
         .expect("app builds");
-    let plain = build(&Events::default()).await;
+    let plain = build(&Journal::default()).await;
     let overridden: Router = routes().with_providers(&app);
     let untouched: Router = routes().with_providers(&plain);
 
@@ -519,9 +504,9 @@ async fn a_request_scoped_provider_can_be_overridden_with_a_function() {
 
 #[tokio::test]
 async fn a_scope_opened_by_hand_resolves_and_tears_down() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
-    events.take();
+    events.clear();
 
     let mut scope = app.scope();
     {
@@ -549,9 +534,9 @@ async fn a_scope_opened_by_hand_resolves_and_tears_down() {
 
 #[tokio::test]
 async fn a_scope_opened_by_hand_commits_when_it_closes_as_a_success() {
-    let events = Events::default();
+    let events = Journal::default();
     let app = build(&events).await;
-    events.take();
+    events.clear();
     let mut scope = app.scope();
     scope.get_mut::<Tx>().await.expect("tx").statements.push("insert".into());
     scope.close(Outcome::Success).await.expect("teardown");
@@ -576,7 +561,7 @@ mod failing_startup {
 
     #[tokio::test]
     async fn a_failing_app_provider_stops_the_build_and_names_itself() {
-        let events = Events::default();
+        let events = Journal::default();
         let result: Result<App<BrokenProviders>, BuildError> =
             App::<BrokenProviders>::builder().override_value(events.clone()).build().await;
         let error = result.expect_err("startup fails");
