@@ -157,28 +157,34 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
 
     // Spanned at the function's name: a dependency cycle is reported with
     // one note per provider, each pointing at its name.
-    let setup_impl = quote_spanned! {struct_span=>
-            impl<__R> #private::Setup<__R> for #name
-            where
-                __R: #private::Registry,
-                #(#bounds)*
-            {
-                const DEPS: &'static [usize] = &[#(<__R as #private::Provides<#dep_types>>::INDEX),*];
-                const DEPTH: usize = #private::depth(&[#(<__R as #private::Provides<#dep_types>>::DEPTH),*]);
-
-                #[allow(unused_variables)]
-                fn setup(
-                    __resolver: &mut #private::Resolver<'_, __R>,
-                ) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<#private::Produced<#output>, #private::ProviderError>,
-                > + ::core::marker::Send {
-                    async move {
-                        #(#resolve)*
-                        let __returned = #call;
-                        #finish
-                    }
-                }
+    // Locals (`__resolver`, `__returned`) are declared and used with the
+    // call-site span only: a span from the user's tokens can carry another
+    // hygiene context (a provider written inside a `macro_rules!`).
+    let setup_fn = quote! {
+        #[allow(unused_variables)]
+        fn setup(
+            __resolver: &mut #private::Resolver<'_, __R>,
+        ) -> impl ::core::future::Future<
+            Output = ::core::result::Result<#private::Produced<#output>, #private::ProviderError>,
+        > + ::core::marker::Send {
+            async move {
+                #(#resolve)*
+                let __returned = #call;
+                #finish
             }
+        }
+    };
+    let setup_impl = quote_spanned! {struct_span=>
+        impl<__R> #private::Setup<__R> for #name
+        where
+            __R: #private::Registry,
+            #(#bounds)*
+        {
+            const DEPS: &'static [usize] = &[#(<__R as #private::Provides<#dep_types>>::INDEX),*];
+            const DEPTH: usize = #private::depth(&[#(<__R as #private::Provides<#dep_types>>::DEPTH),*]);
+
+            #setup_fn
+        }
     };
 
     // The registry names the provided type through this alias: an alias is

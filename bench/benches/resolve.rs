@@ -1,0 +1,144 @@
+//! Criterion micro-benchmarks of the runtime:
+//!
+//! - `app_value`: resolving a cached app-scoped value;
+//! - `request_graph_7`: a request graph of 7 providers (2 app, 4 request,
+//!   1 transient, one with an async teardown) set up in a scope and torn down;
+//! - `teardown_8`: the teardown machinery alone: closing a scope that holds 8
+//!   values with teardowns.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum_providers::prelude::*;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+struct Config {
+    prefix: String,
+}
+#[derive(Default)]
+struct Counter(AtomicU64);
+struct RequestId(u64);
+struct User(String);
+struct Session(usize);
+struct Audit(usize);
+struct Nonce(u64);
+
+#[provider(scope = app)]
+fn config() -> Config {
+    Config { prefix: "user-".into() }
+}
+
+#[provider(scope = app)]
+fn counter() -> Counter {
+    Counter::default()
+}
+
+#[provider]
+fn request_id(counter: Dep<Counter>) -> RequestId {
+    RequestId(counter.0.fetch_add(1, Ordering::Relaxed))
+}
+
+#[provider]
+fn user(id: Dep<RequestId>, config: Dep<Config>) -> User {
+    User(format!("{}{}", config.prefix, id.0))
+}
+
+#[provider]
+async fn session(user: Dep<User>) -> Session {
+    Session(user.0.len())
+}
+
+#[provider]
+async fn audit(session: Dep<Session>, counter: Dep<Counter>) -> Teardown<Audit> {
+    let _ = counter.0.load(Ordering::Relaxed);
+    Teardown::new(Audit(session.0), |audit, _outcome| async move {
+        tokio::task::yield_now().await;
+        black_box(audit.0);
+    })
+}
+
+#[provider(scope = transient)]
+fn nonce(id: Dep<RequestId>) -> Nonce {
+    Nonce(id.0 ^ 0x5eed)
+}
+
+#[providers(config, counter, request_id, user, session, audit, nonce)]
+struct GraphProviders;
+
+struct Value<const N: usize>;
+
+macro_rules! torn_down {
+    ($($name:ident: $n:literal),*) => {
+        $(
+            #[provider]
+            fn $name() -> Teardown<Value<$n>> {
+                Teardown::new(Value::<$n>, |value, _| async move { black_box(value); })
+            }
+        )*
+        #[providers($($name),*)]
+        struct TeardownProviders;
+    };
+}
+
+torn_down!(v0: 0, v1: 1, v2: 2, v3: 3, v4: 4, v5: 5, v6: 6, v7: 7);
+
+async fn set_up_eight(scope: &mut axum_providers::Scope<TeardownProviders>) {
+    drop(scope.get::<Value<0>>().await);
+    drop(scope.get::<Value<1>>().await);
+    drop(scope.get::<Value<2>>().await);
+    drop(scope.get::<Value<3>>().await);
+    drop(scope.get::<Value<4>>().await);
+    drop(scope.get::<Value<5>>().await);
+    drop(scope.get::<Value<6>>().await);
+    drop(scope.get::<Value<7>>().await);
+}
+
+fn benchmarks(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let app = runtime.block_on(App::<GraphProviders>::builder().build()).expect("app builds");
+    let eight = runtime.block_on(App::<TeardownProviders>::builder().build()).expect("app builds");
+
+    c.bench_function("app_value", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let config = app.get::<Config>().await.expect("config");
+            black_box(config.prefix.len())
+        });
+    });
+
+    c.bench_function("request_graph_7", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let mut scope = app.scope();
+            let audit = scope.get::<Audit>().await.expect("audit");
+            let nonce = scope.get::<Nonce>().await.expect("nonce");
+            black_box((audit.0, nonce.0));
+            drop((audit, nonce));
+            scope.close(Outcome::Success).await.expect("teardown");
+        });
+    });
+
+    c.bench_function("teardown_8", |b| {
+        b.to_async(&runtime).iter_custom(|iterations| {
+            let eight = eight.clone();
+            async move {
+                let mut closing = Duration::ZERO;
+                for _ in 0..iterations {
+                    let mut scope = eight.scope();
+                    set_up_eight(&mut scope).await;
+                    let started = Instant::now();
+                    scope.close(Outcome::Success).await.expect("teardown");
+                    closing += started.elapsed();
+                }
+                closing
+            }
+        });
+    });
+
+    runtime.block_on(async {
+        app.shutdown().await.expect("shutdown");
+        eight.shutdown().await.expect("shutdown");
+    });
+}
+
+criterion_group!(resolve, benchmarks);
+criterion_main!(resolve);
