@@ -134,9 +134,45 @@ fn benchmarks(c: &mut Criterion) {
         });
     });
 
+    // The whole `/deps` request, in process (no network): the router of each
+    // server, driven with `oneshot`.
+    let url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/providers_bench".to_owned());
+    let providers_app = runtime
+        .block_on(
+            App::<axum_providers_bench::providers::BenchProviders>::builder()
+                .override_value(axum_providers::sqlx::DatabaseSettings::new(&url).max_connections(1))
+                .build(),
+        )
+        .expect("providers app builds (is PostgreSQL running?)");
+    let providers_router = axum_providers_bench::providers::router(&providers_app);
+    let handwritten_router = {
+        let _guard = runtime.enter();
+        let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy(&url).expect("lazy pool");
+        axum_providers_bench::handwritten::router(axum_providers_bench::handwritten::AppState {
+            config: axum_providers_bench::Config { prefix: "user-".into() },
+            counter: axum_providers_bench::Counter::default(),
+            pool,
+        })
+    };
+    for (name, router) in [("deps_request/providers", &providers_router), ("deps_request/handwritten", &handwritten_router)] {
+        c.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let request = axum::http::Request::get("/deps")
+                    .header("x-request-id", "42")
+                    .body(axum::body::Body::empty())
+                    .expect("request");
+                let response = tower::ServiceExt::oneshot(router.clone(), request).await.expect("infallible");
+                black_box(response.status())
+            });
+        });
+    }
+    drop((providers_router, handwritten_router));
+
     runtime.block_on(async {
         app.shutdown().await.expect("shutdown");
         eight.shutdown().await.expect("shutdown");
+        providers_app.shutdown().await.expect("shutdown");
     });
 }
 

@@ -43,7 +43,8 @@ impl Deferred {
 
     /// Hands `job` to the worker. Synchronous: safe in `Drop`.
     pub(crate) fn send(&self, job: Job) {
-        if job.entries.is_empty() {
+        if !job.entries.iter().any(Entry::has_teardown) {
+            // Nothing to run: the values are dropped here (no task, no wait).
             return;
         }
         let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);

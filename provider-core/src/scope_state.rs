@@ -132,7 +132,12 @@ impl<R: Registry> ScopeInner<R> {
             self.app.inner().deferred.send(Job { entries, outcome });
             return (result, None);
         }
-        let remainder = (!entries.is_empty()).then(|| Remainder { app: self.app.clone(), entries, outcome });
+        // Values without teardown need nothing after the response: they are
+        // dropped here, and the body is not wrapped.
+        let remainder = entries
+            .iter()
+            .any(Entry::has_teardown)
+            .then(|| Remainder { app: self.app.clone(), entries, outcome });
         (result, remainder)
     }
 
