@@ -135,3 +135,67 @@ pub mod error_kind {
         }
     }
 }
+
+/// A part of the request a provider can borrow: `&HeaderMap`, `&Parts`,
+/// `&Uri`, `&Method`, `&Version`, `&Extensions`. Borrowing copies nothing,
+/// where the `HeaderMap` extractor clones every header.
+#[diagnostic::on_unimplemented(
+    message = "a provider cannot borrow `&{Self}` from the request",
+    label = "not a part of the request",
+    note = "providers can borrow `&HeaderMap`, `&Parts`, `&Uri`, `&Method`, `&Version` and `&Extensions`; take provided values as `Dep<T>` and other extractors by value"
+)]
+pub trait RequestHead {
+    /// The part, borrowed from the request's head.
+    fn borrow_from(parts: &Parts) -> &Self;
+}
+
+impl RequestHead for Parts {
+    fn borrow_from(parts: &Parts) -> &Self {
+        parts
+    }
+}
+
+impl RequestHead for axum::http::HeaderMap {
+    fn borrow_from(parts: &Parts) -> &Self {
+        &parts.headers
+    }
+}
+
+impl RequestHead for axum::http::Uri {
+    fn borrow_from(parts: &Parts) -> &Self {
+        &parts.uri
+    }
+}
+
+impl RequestHead for axum::http::Method {
+    fn borrow_from(parts: &Parts) -> &Self {
+        &parts.method
+    }
+}
+
+impl RequestHead for axum::http::Version {
+    fn borrow_from(parts: &Parts) -> &Self {
+        &parts.version
+    }
+}
+
+impl RequestHead for axum::http::Extensions {
+    fn borrow_from(parts: &Parts) -> &Self {
+        &parts.extensions
+    }
+}
+
+/// The request's head, for providers that borrow a part of it.
+///
+/// # Errors
+///
+/// When the scope was opened by hand and has no request.
+pub fn request_parts<'a, R: Registry>(
+    resolver: &'a mut Resolver<'_, R>,
+    provider: &'static str,
+) -> Result<&'a Parts, ProviderError> {
+    match resolver.context_mut::<Parts>() {
+        Some(parts) => Ok(parts),
+        None => Err(ProviderError::needs_request(provider, "the request's head")),
+    }
+}

@@ -78,8 +78,8 @@ pub mod providers {
     }
 
     #[provider]
-    fn request_id(headers: HeaderMap) -> RequestId {
-        super::request_id_of(&headers)
+    fn request_id(headers: &HeaderMap) -> RequestId {
+        super::request_id_of(headers)
     }
 
     #[provider]

@@ -128,11 +128,10 @@ impl<T: Send + 'static> Produced<T> {
         unwrap: fn(S) -> T,
     ) -> Option<ErasedTeardown> {
         teardown.map(|run| -> ErasedTeardown {
-            Box::new(move |stored, outcome| {
-                Box::pin(async move {
-                    let value = unwrap(unwrap_stored::<S>(stored)?);
-                    run(value, outcome).await
-                })
+            // The user's future is returned as it is: no second box.
+            Box::new(move |stored, outcome| match unwrap_stored::<S>(stored) {
+                Ok(inner) => run(unwrap(inner), outcome),
+                Err(error) => Box::pin(std::future::ready(Err(error))),
             })
         })
     }

@@ -13,6 +13,8 @@ pub(crate) enum ParamKind {
     DepMut(Type),
     /// Anything else: an axum `FromRequestParts` extractor.
     Extractor,
+    /// `&T`: a part of the request, borrowed (`&HeaderMap`, `&Parts`, ...).
+    Borrowed(Type),
 }
 
 pub(crate) struct Param {
@@ -63,6 +65,15 @@ impl ProviderFn {
 
 /// `Dep<T>`, `DepMut<T>` or an extractor, by the last path segment.
 fn classify(ty: &Type, errors: &mut Errors) -> ParamKind {
+    if let Type::Reference(reference) = ty {
+        if let Some(mutability) = &reference.mutability {
+            errors.push(syn::Error::new(
+                mutability.span,
+                "a provider borrows the request only immutably: `&HeaderMap`, `&Parts`, `&Uri`, `&Method`",
+            ));
+        }
+        return ParamKind::Borrowed((*reference.elem).clone());
+    }
     let Some((name, args)) = last_segment(ty) else {
         return ParamKind::Extractor;
     };

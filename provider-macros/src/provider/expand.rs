@@ -57,6 +57,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     let mut dep_types = Vec::new();
     let mut resolve = Vec::new();
     let mut call_args = Vec::new();
+    let mut borrowed = Vec::new();
     for (i, param) in model.params.iter().enumerate() {
         let arg = format_ident!("__arg{}", i);
         let ty = &param.ty;
@@ -101,8 +102,25 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                     let #arg = #private::extract::<#ty, __R>(__resolver, #name_str).await?;
                 });
             }
+            ParamKind::Borrowed(inner) => {
+                let inner_span = inner.span();
+                bounds.push(quote_spanned! {inner_span=>
+                    #inner: #private::RequestHead,
+                });
+                borrowed.push(quote! {
+                    let #arg = <#inner as #private::RequestHead>::borrow_from(__parts);
+                });
+            }
         }
         call_args.push(arg);
+    }
+    // Borrows of the request come last: every other argument needs the
+    // resolver, which lends the request's parts.
+    if !borrowed.is_empty() {
+        resolve.push(quote! {
+            let __parts = #private::request_parts::<__R>(__resolver, #name_str)?;
+            #(#borrowed)*
+        });
     }
 
     let call = if item.sig.asyncness.is_some() {
