@@ -155,10 +155,15 @@ fn benchmarks(c: &mut Criterion) {
             pool,
         })
     };
-    for (name, router) in [("deps_request/providers", &providers_router), ("deps_request/handwritten", &handwritten_router)] {
+    for (name, path, router) in [
+        ("plain_request/providers", "/plain", &providers_router),
+        ("plain_request/handwritten", "/plain", &handwritten_router),
+        ("deps_request/providers", "/deps", &providers_router),
+        ("deps_request/handwritten", "/deps", &handwritten_router),
+    ] {
         c.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| async {
-                let request = axum::http::Request::get("/deps")
+                let request = axum::http::Request::get(path)
                     .header("x-request-id", "42")
                     .body(axum::body::Body::empty())
                     .expect("request");

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use std::time::Instant;
 
+use futures_util::future::Either;
 use tokio::sync::RwLock;
 use tracing::Instrument as _;
 
@@ -13,7 +14,7 @@ use crate::dep::{Dep, DepMut};
 use crate::error::ProviderError;
 use crate::provider::{Provides, Registry};
 use crate::scope::{Access, Scope, ScopeKind};
-use crate::scope_state::ScopeInner;
+use crate::scope_state::{Lookup, ScopeInner};
 use crate::teardown::{BoxFuture, Erased, StoreAs, Stored};
 
 /// Resolves provided values for one consumer at a time.
@@ -68,7 +69,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
                 Ok(Dep::app(value))
             }
             kind => {
-                let lock = downcast_rwlock::<T>(self.scoped_value(index, kind).await?, name)?;
+                let lock = downcast_rwlock::<T>(self.scoped_value_of::<T>(kind).await?, name)?;
                 lock.try_read_owned()
                     .map(Dep::scoped)
                     .map_err(|_| ProviderError::exclusive(name, std::any::type_name::<T>()))
@@ -88,14 +89,13 @@ impl<'r, R: Registry> Resolver<'r, R> {
         <R as Provides<T>>::Access: StoreAs<T>,
         T: Send + 'static,
     {
-        let index = <R as Provides<T>>::INDEX;
         let name = <R as Provides<T>>::NAME;
         match <<R as Provides<T>>::Scope as Scope>::KIND {
             ScopeKind::App => {
                 Err(ProviderError::internal(name, "app-scoped values cannot be borrowed exclusively"))
             }
             kind => {
-                let stored = self.scoped_value(index, kind).await?;
+                let stored = self.scoped_value_of::<T>(kind).await?;
                 <<R as Provides<T>>::Access as StoreAs<T>>::lend_mut(stored)
                     .ok_or_else(|| ProviderError::exclusive(name, std::any::type_name::<T>()))
             }
@@ -109,6 +109,51 @@ impl<'r, R: Registry> Resolver<'r, R> {
         }
         let erased = self.setup(index).await?;
         Ok(app.store(index, erased))
+    }
+
+    /// The request or transient value of `T`: cached, or set up now with the
+    /// provider's future statically dispatched (the request path).
+    async fn scoped_value_of<T>(&mut self, kind: ScopeKind) -> Result<Stored, ProviderError>
+    where
+        R: Provides<T>,
+    {
+        let index = <R as Provides<T>>::INDEX;
+        let Some(scope) = self.scope else {
+            return Err(ProviderError::internal(
+                <R as Provides<T>>::NAME,
+                "a request-scoped value was requested while the app was being built",
+            ));
+        };
+        match scope.lookup(index, kind) {
+            Lookup::Cached(stored) => return Ok(stored),
+            Lookup::Closed => {
+                return Err(ProviderError::internal(<R as Provides<T>>::NAME, "the scope is already closed"));
+            }
+            Lookup::Missing => {}
+        }
+        let app = self.app;
+        let entry = &R::PROVIDERS[index];
+        let replacement = app.overrides.as_ref().and_then(|overrides| overrides[index].as_ref());
+        let span = setup_span(entry.name(), entry.scope(), replacement.is_some());
+        let started = (!span.is_disabled()).then(Instant::now);
+        let future = match replacement {
+            Some(replace) => Either::Left(replace()),
+            None => Either::Right(<R as Provides<T>>::setup(self)),
+        };
+        let result = future.instrument(span.clone()).await;
+        if let Some(started) = started {
+            span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+            span.record("ok", result.is_ok());
+        }
+        match result {
+            Ok(erased) => scope.store(index, kind, erased),
+            Err(error) => {
+                if error.is_setup_failure() {
+                    scope.mark_setup_failed();
+                }
+                Err(error)
+            }
+        }
     }
 
     async fn scoped_value(&mut self, index: usize, kind: ScopeKind) -> Result<Stored, ProviderError> {
@@ -173,14 +218,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
             Some(replace) => replace(),
             None => (entry.setup)(self),
         };
-        let span = tracing::debug_span!(
-            "provider.setup",
-            provider = entry.name(),
-            scope = entry.scope().as_str(),
-            overridden,
-            elapsed_us = tracing::field::Empty,
-            ok = tracing::field::Empty,
-        );
+        let span = setup_span(entry.name(), entry.scope(), overridden);
         if span.is_disabled() {
             return future;
         }
@@ -192,6 +230,17 @@ impl<'r, R: Registry> Resolver<'r, R> {
             result
         })
     }
+}
+
+fn setup_span(provider: &'static str, scope: ScopeKind, overridden: bool) -> tracing::Span {
+    tracing::debug_span!(
+        "provider.setup",
+        provider,
+        scope = scope.as_str(),
+        overridden,
+        elapsed_us = tracing::field::Empty,
+        ok = tracing::field::Empty,
+    )
 }
 
 fn downcast_rwlock<T: Send + Sync + 'static>(

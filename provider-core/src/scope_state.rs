@@ -13,6 +13,13 @@ use crate::resolver::Resolver;
 use crate::scope::{Exclusive, ScopeKind, Shareable};
 use crate::teardown::{Entry, Erased, StoreAs, Stored, TeardownTiming};
 
+/// What a scope holds for one provider.
+pub(crate) enum Lookup {
+    Cached(Stored),
+    Closed,
+    Missing,
+}
+
 pub(crate) struct ScopeInner<R: Registry> {
     app: App<R>,
     state: Mutex<ScopeState>,
@@ -43,6 +50,17 @@ impl<R: Registry> ScopeInner<R> {
 
     pub(crate) fn cached(&self, index: usize) -> Option<Stored> {
         self.state().slots.get(index)?.clone()
+    }
+
+    /// The cached value of provider `index` (request scope), or why there is none.
+    pub(crate) fn lookup(&self, index: usize, kind: ScopeKind) -> Lookup {
+        let state = self.state();
+        if kind == ScopeKind::Request
+            && let Some(Some(stored)) = state.slots.get(index)
+        {
+            return Lookup::Cached(Arc::clone(stored));
+        }
+        if state.closed { Lookup::Closed } else { Lookup::Missing }
     }
 
     /// Remembers a value set up in this scope. A scope closed while the value
