@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use tokio::sync::{OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
+use parking_lot::{ArcMutexGuard, ArcRwLockReadGuard, ArcRwLockWriteGuard, RawMutex, RawRwLock};
 
 /// Shared access to a provided value of type `T`.
 ///
@@ -19,7 +19,7 @@ pub struct Dep<T> {
 
 enum Shared<T> {
     App(Arc<T>),
-    Scoped(OwnedRwLockReadGuard<T>),
+    Scoped(ArcRwLockReadGuard<RawRwLock, T>),
 }
 
 impl<T> Dep<T> {
@@ -27,7 +27,7 @@ impl<T> Dep<T> {
         Self { inner: Shared::App(value) }
     }
 
-    pub(crate) fn scoped(guard: OwnedRwLockReadGuard<T>) -> Self {
+    pub(crate) fn scoped(guard: ArcRwLockReadGuard<RawRwLock, T>) -> Self {
         Self { inner: Shared::Scoped(guard) }
     }
 }
@@ -64,7 +64,7 @@ pub struct DepMut<T> {
 
 impl<T: 'static> DepMut<T> {
     /// A value of a shared provider, borrowed exclusively for a while.
-    pub(crate) fn written(guard: OwnedRwLockWriteGuard<T>) -> Self
+    pub(crate) fn written(guard: ArcRwLockWriteGuard<RawRwLock, T>) -> Self
     where
         T: Send + Sync,
     {
@@ -73,7 +73,7 @@ impl<T: 'static> DepMut<T> {
 
     /// A value of an exclusive provider (`#[provider(exclusive)]`): `T` need
     /// only be `Send`.
-    pub(crate) fn locked(guard: OwnedMutexGuard<T>) -> Self
+    pub(crate) fn locked(guard: ArcMutexGuard<RawMutex, T>) -> Self
     where
         T: Send,
     {

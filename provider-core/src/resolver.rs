@@ -3,10 +3,11 @@
 use std::any::Any;
 use std::sync::Arc;
 
+use std::future::Future;
 use std::time::Instant;
 
 use futures_util::future::Either;
-use tokio::sync::RwLock;
+use parking_lot::RwLock;
 use tracing::Instrument as _;
 
 use crate::app::AppInner;
@@ -70,9 +71,9 @@ impl<'r, R: Registry> Resolver<'r, R> {
             }
             kind => {
                 let lock = downcast_rwlock::<T>(self.scoped_value_of::<T>(kind).await?, name)?;
-                lock.try_read_owned()
+                lock.try_read_arc()
                     .map(Dep::scoped)
-                    .map_err(|_| ProviderError::exclusive(name, std::any::type_name::<T>()))
+                    .ok_or_else(|| ProviderError::exclusive(name, std::any::type_name::<T>()))
             }
         }
     }
@@ -134,17 +135,18 @@ impl<'r, R: Registry> Resolver<'r, R> {
         let app = self.app;
         let entry = &R::PROVIDERS[index];
         let replacement = app.overrides.as_ref().and_then(|overrides| overrides[index].as_ref());
-        let span = setup_span(entry.name(), entry.scope(), replacement.is_some());
-        let started = (!span.is_disabled()).then(Instant::now);
+        let overridden = replacement.is_some();
         let future = match replacement {
             Some(replace) => Either::Left(replace()),
             None => Either::Right(<R as Provides<T>>::setup(self)),
         };
-        let result = future.instrument(span.clone()).await;
-        if let Some(started) = started {
-            span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-            span.record("ok", result.is_ok());
-        }
+        // A span only when someone listens: creating one costs even when no
+        // subscriber wants it (a dependency may turn on `tracing`'s `log` bridge).
+        let result = if tracing::enabled!(tracing::Level::DEBUG) {
+            traced(future, entry.name(), entry.scope(), overridden).await
+        } else {
+            future.await
+        };
         match result {
             Ok(erased) => scope.store(index, kind, erased),
             Err(error) => {
@@ -218,29 +220,33 @@ impl<'r, R: Registry> Resolver<'r, R> {
             Some(replace) => replace(),
             None => (entry.setup)(self),
         };
-        let span = setup_span(entry.name(), entry.scope(), overridden);
-        if span.is_disabled() {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
             return future;
         }
-        Box::pin(async move {
-            let started = Instant::now();
-            let result = future.instrument(span.clone()).await;
-            span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-            span.record("ok", result.is_ok());
-            result
-        })
+        Box::pin(traced(future, entry.name(), entry.scope(), overridden))
     }
 }
 
-fn setup_span(provider: &'static str, scope: ScopeKind, overridden: bool) -> tracing::Span {
-    tracing::debug_span!(
+/// Runs a setup in a `provider.setup` span that records its duration and result.
+async fn traced<F: Future<Output = Result<Erased, ProviderError>>>(
+    future: F,
+    provider: &'static str,
+    scope: ScopeKind,
+    overridden: bool,
+) -> Result<Erased, ProviderError> {
+    let span = tracing::debug_span!(
         "provider.setup",
         provider,
         scope = scope.as_str(),
         overridden,
         elapsed_us = tracing::field::Empty,
         ok = tracing::field::Empty,
-    )
+    );
+    let started = Instant::now();
+    let result = future.instrument(span.clone()).await;
+    span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    span.record("ok", result.is_ok());
+    result
 }
 
 fn downcast_rwlock<T: Send + Sync + 'static>(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use tokio::sync::{Mutex, RwLock};
+use parking_lot::{Mutex, RwLock};
 use tracing::Instrument as _;
 
 use crate::error::{BoxError, TeardownError};
@@ -171,14 +171,14 @@ impl<T: Send + Sync + 'static> StoreAs<T> for crate::scope::SharedAccess {
             Erased {
                 value: Arc::new(RwLock::new(value)),
                 teardown: Produced::typed_teardown::<RwLock<T>>(teardown, RwLock::into_inner),
-                released: released_rwlock::<T>,
+                released: released_by_polling,
             }
         }
     }
 
     fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>> {
         let lock = stored.downcast::<RwLock<T>>().ok()?;
-        lock.try_write_owned().ok().map(crate::dep::DepMut::written)
+        lock.try_write_arc().map(crate::dep::DepMut::written)
     }
 }
 
@@ -189,13 +189,13 @@ impl<T: Send + 'static> StoreAs<T> for crate::scope::ExclusiveAccess {
         Erased {
             value: Arc::new(Mutex::new(value)),
             teardown: Produced::typed_teardown::<Mutex<T>>(teardown, Mutex::into_inner),
-            released: released_mutex::<T>,
+            released: released_by_polling,
         }
     }
 
     fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>> {
         let mutex = stored.downcast::<Mutex<T>>().ok()?;
-        mutex.try_lock_owned().ok().map(crate::dep::DepMut::locked)
+        mutex.try_lock_arc().map(crate::dep::DepMut::locked)
     }
 }
 
@@ -204,36 +204,17 @@ fn unwrap_stored<T: Send + Sync + 'static>(stored: Stored) -> Result<T, BoxError
     Arc::try_unwrap(typed).map_err(|_| "value still in use at teardown".into())
 }
 
-/// Resolves once every `Dep`/`DepMut` of a request or transient value is gone:
-/// the write lock is granted only when no guard remains.
-fn released_rwlock<T: Send + Sync + 'static>(stored: &Stored) -> BoxFuture<'static, ()> {
-    let lock = Arc::clone(stored).downcast::<RwLock<T>>().ok();
-    Box::pin(async move {
-        if let Some(lock) = lock {
-            drop(lock.write_owned().await);
-        }
-    })
-}
-
-/// Resolves once the `DepMut` of an exclusive value is gone.
-fn released_mutex<T: Send + 'static>(stored: &Stored) -> BoxFuture<'static, ()> {
-    let lock = Arc::clone(stored).downcast::<Mutex<T>>().ok();
-    Box::pin(async move {
-        if let Some(lock) = lock {
-            drop(lock.lock_owned().await);
-        }
-    })
-}
-
-/// Resolves once only the entry holds an app value (app values have no lock;
-/// this runs at shutdown only).
+/// Resolves once only the entry holds the value: every `Dep`/`DepMut` (each
+/// holds a clone of the `Arc`) is gone. Used only for values still held when
+/// their scope closed (a stream, a WebSocket, a task) and at shutdown, so it
+/// polls, backing off to 50 ms.
 fn released_by_polling(stored: &Stored) -> BoxFuture<'static, ()> {
     let weak = Arc::downgrade(stored);
     Box::pin(async move {
         let mut wait = Duration::from_millis(1);
         while weak.strong_count() > 1 {
             tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_millis(20));
+            wait = (wait * 2).min(Duration::from_millis(50));
         }
     })
 }
@@ -314,23 +295,25 @@ impl Entry {
             drop(value);
             return Ok(());
         };
-        let span = tracing::debug_span!(
-            "provider.teardown",
-            provider,
-            %outcome,
-            elapsed_us = tracing::field::Empty,
-            ok = tracing::field::Empty,
-        );
-        let started = (!span.is_disabled()).then(std::time::Instant::now);
-        let result = match AssertUnwindSafe(run(value, outcome)).catch_unwind().instrument(span.clone()).await
-        {
-            Ok(result) => result,
-            Err(_panic) => Err("the teardown panicked".into()),
-        };
-        if let Some(started) = started {
+        let future = AssertUnwindSafe(run(value, outcome)).catch_unwind();
+        // A span only when someone listens (see `resolver::traced`).
+        let caught = if tracing::enabled!(tracing::Level::DEBUG) {
+            let span = tracing::debug_span!(
+                "provider.teardown",
+                provider,
+                %outcome,
+                elapsed_us = tracing::field::Empty,
+                ok = tracing::field::Empty,
+            );
+            let started = std::time::Instant::now();
+            let caught = future.instrument(span.clone()).await;
             span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-            span.record("ok", result.is_ok());
-        }
+            span.record("ok", matches!(caught, Ok(Ok(()))));
+            caught
+        } else {
+            future.await
+        };
+        let result = caught.unwrap_or_else(|_panic| Err("the teardown panicked".into()));
         result.map_err(|error| TeardownError { provider, error })
     }
 }
