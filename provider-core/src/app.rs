@@ -66,7 +66,7 @@ pub(crate) struct AppInner<R: Registry> {
 impl<R: Registry> AppInner<R> {
     pub(crate) fn store(&self, index: usize, erased: Erased) -> Stored {
         let provider = &R::PROVIDERS[index];
-        let (value, entry) = erased.into_entry(provider.name(), provider.teardown_timing());
+        let (value, entry) = erased.into_entry(provider.name(), provider.teardown_timing(), None);
         // Only the build sets app values, one provider at a time.
         let _already = self.values[index].set(Arc::clone(&value));
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).push(entry);

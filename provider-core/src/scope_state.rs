@@ -27,9 +27,9 @@ pub(crate) struct ScopeInner<R: Registry> {
 
 #[derive(Default)]
 struct ScopeState {
-    /// Cached request-scoped values, by provider index (allocated on first use).
-    slots: Vec<Option<Stored>>,
-    /// Every value set up in this scope, in setup order.
+    /// Every value set up in this scope, in setup order. A request-scoped
+    /// value is found here by its provider's index: a scope holds a handful of
+    /// values, so a scan beats a second allocation.
     order: Vec<Entry>,
     setup_failed: bool,
     closed: bool,
@@ -49,16 +49,20 @@ impl<R: Registry> ScopeInner<R> {
     }
 
     pub(crate) fn cached(&self, index: usize) -> Option<Stored> {
-        self.state().slots.get(index)?.clone()
+        Self::find(&self.state(), index)
+    }
+
+    fn find(state: &ScopeState, index: usize) -> Option<Stored> {
+        state.order.iter().rev().find(|entry| entry.cached_as == Some(index)).map(Entry::stored)
     }
 
     /// The cached value of provider `index` (request scope), or why there is none.
     pub(crate) fn lookup(&self, index: usize, kind: ScopeKind) -> Lookup {
         let state = self.state();
         if kind == ScopeKind::Request
-            && let Some(Some(stored)) = state.slots.get(index)
+            && let Some(stored) = Self::find(&state, index)
         {
-            return Lookup::Cached(Arc::clone(stored));
+            return Lookup::Cached(stored);
         }
         if state.closed { Lookup::Closed } else { Lookup::Missing }
     }
@@ -73,7 +77,8 @@ impl<R: Registry> ScopeInner<R> {
         erased: Erased,
     ) -> Result<Stored, ProviderError> {
         let provider = &R::PROVIDERS[index];
-        let (value, entry) = erased.into_entry(provider.name(), provider.teardown_timing());
+        let cached_as = (kind == ScopeKind::Request).then_some(index);
+        let (value, entry) = erased.into_entry(provider.name(), provider.teardown_timing(), cached_as);
         let mut state = self.state();
         if state.closed {
             drop(state);
@@ -83,12 +88,6 @@ impl<R: Registry> ScopeInner<R> {
                 provider.name(),
                 "the scope closed while this value was set up",
             ));
-        }
-        if kind == ScopeKind::Request {
-            if state.slots.is_empty() {
-                state.slots.resize(R::PROVIDERS.len(), None);
-            }
-            state.slots[index] = Some(Arc::clone(&value));
         }
         state.order.push(entry);
         Ok(value)
@@ -114,7 +113,6 @@ impl<R: Registry> ScopeInner<R> {
             return None;
         }
         state.closed = true;
-        state.slots = Vec::new();
         let outcome = match outcome {
             Outcome::Success | Outcome::ErrorResponse { .. } if state.setup_failed => Outcome::SetupFailed,
             other => other,
@@ -209,7 +207,6 @@ impl<R: Registry> Drop for ScopeInner<R> {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         if !state.closed && !state.order.is_empty() {
             state.closed = true;
-            state.slots = Vec::new();
             let entries = std::mem::take(&mut state.order);
             self.app.inner().deferred.send(Job { entries, outcome: Outcome::Cancelled });
         }

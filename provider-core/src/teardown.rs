@@ -236,9 +236,14 @@ pub struct Erased {
 
 impl Erased {
     /// The entry remembered by the scope, in setup order.
-    pub(crate) fn into_entry(self, provider: &'static str, timing: TeardownTiming) -> (Stored, Entry) {
+    pub(crate) fn into_entry(
+        self,
+        provider: &'static str,
+        timing: TeardownTiming,
+        cached_as: Option<usize>,
+    ) -> (Stored, Entry) {
         let Self { value, teardown, released } = self;
-        let entry = Entry { provider, value: Arc::clone(&value), teardown, released, timing };
+        let entry = Entry { provider, value: Arc::clone(&value), teardown, released, timing, cached_as };
         (value, entry)
     }
 }
@@ -269,9 +274,17 @@ pub(crate) struct Entry {
     teardown: Option<ErasedTeardown>,
     released: fn(&Stored) -> BoxFuture<'static, ()>,
     pub(crate) timing: TeardownTiming,
+    /// The provider index a request-scoped value is cached under (`None` for
+    /// transient and app values).
+    pub(crate) cached_as: Option<usize>,
 }
 
 impl Entry {
+    /// Another handle to the value.
+    pub(crate) fn stored(&self) -> Stored {
+        Arc::clone(&self.value)
+    }
+
     /// `true` when the entry has a teardown.
     pub(crate) fn has_teardown(&self) -> bool {
         self.teardown.is_some()
