@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum_providers_core::__private::{SharedScope, internal_error};
 use axum_providers_core::{App, Outcome, ProviderRejection, Registry};
 use futures_util::FutureExt as _;
+use futures_util::future::Either;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -92,23 +93,27 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&mut self, request: Request) -> Self::Future {
         let scope = SharedScope::open(&self.app);
-        request.extensions_mut().insert(scope.clone());
-        let ready = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, ready);
-        Box::pin(async move {
-            let guard = CancelGuard(scope);
-            let handled = AssertUnwindSafe(async {
+        let inner = if R::AUTOUSE.is_empty() {
+            // The inner future owns what it needs: no clone of the service.
+            Either::Left(scope.enter_sync(|| self.inner.call(request)))
+        } else {
+            let ready = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, ready);
+            let autouse_scope = scope.clone();
+            Either::Right(async move {
                 // App-wide providers (`autouse`): set up before the handler.
-                let request = match autouse(&guard.0, request).await {
-                    Ok(request) => request,
-                    Err(response) => return Ok(response),
-                };
-                inner.call(request).await
+                match autouse(&autouse_scope, request).await {
+                    Ok(request) => inner.call(request).await,
+                    Err(response) => Ok(response),
+                }
             })
-            .catch_unwind()
-            .await;
+        };
+        let entered = scope.clone();
+        Box::pin(entered.enter(async move {
+            let guard = CancelGuard(scope);
+            let handled = AssertUnwindSafe(inner).catch_unwind().await;
             let (response, outcome) = match handled {
                 Ok(Ok(response)) => {
                     let outcome = Outcome::from_status(response.status().as_u16());
@@ -137,7 +142,7 @@ where
                 None => response,
                 Some(remainder) => response.map(|body| Body::new(ScopedBody::new(body, remainder))),
             })
-        })
+        }))
     }
 }
 

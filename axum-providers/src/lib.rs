@@ -109,8 +109,8 @@ pub mod __private {
     pub use axum::extract::FromRequestParts;
     pub use axum_providers_axum::__private::{RequestHead, error_kind, extract, request_parts};
     pub use axum_providers_core::__private::{
-        AccessById, AccessId, BoxFuture, Erased, HealthCheck, Produced, ScopeById, ScopeId, Stored, app_value,
-        depth, setup_erased,
+        AccessById, AccessId, BoxFuture, Erased, HealthCheck, Produced, ScopeById, ScopeId, Stored,
+        app_value, depth, setup_erased,
     };
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;

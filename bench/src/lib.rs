@@ -137,12 +137,16 @@ pub mod providers {
         user.name.clone()
     }
 
-    async fn sqlx_one(mut connection: DepMut<PoolConnection<Postgres>>) -> Result<String, axum_providers::sqlx::DatabaseError> {
+    async fn sqlx_one(
+        mut connection: DepMut<PoolConnection<Postgres>>,
+    ) -> Result<String, axum_providers::sqlx::DatabaseError> {
         let one: i32 = sqlx::query_scalar("SELECT 1::int4").fetch_one(&mut **connection).await?;
         Ok(one.to_string())
     }
 
-    async fn tx(mut tx: DepMut<Transaction<'static, Postgres>>) -> Result<String, axum_providers::sqlx::DatabaseError> {
+    async fn tx(
+        mut tx: DepMut<Transaction<'static, Postgres>>,
+    ) -> Result<String, axum_providers::sqlx::DatabaseError> {
         let id: i64 = sqlx::query_scalar("INSERT INTO bench_items (note) VALUES ('x') RETURNING id")
             .fetch_one(&mut **tx)
             .await?;
@@ -280,7 +284,8 @@ pub mod handwritten {
 
     async fn sqlx_one(State(pool): State<PgPool>) -> Result<String, (StatusCode, String)> {
         let mut connection = pool.acquire().await.map_err(unavailable)?;
-        let one: i32 = sqlx::query_scalar("SELECT 1::int4").fetch_one(&mut *connection).await.map_err(unavailable)?;
+        let one: i32 =
+            sqlx::query_scalar("SELECT 1::int4").fetch_one(&mut *connection).await.map_err(unavailable)?;
         Ok(one.to_string())
     }
 

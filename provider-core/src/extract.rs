@@ -148,8 +148,8 @@ where
     }
 }
 
-fn scope_of<R: Registry>(parts: &Parts) -> Result<SharedScope<R>, ProviderRejection> {
-    parts.extensions.get::<SharedScope<R>>().cloned().ok_or_else(|| {
+fn scope_of<R: Registry>(_parts: &Parts) -> Result<SharedScope<R>, ProviderRejection> {
+    SharedScope::current().ok_or_else(|| {
         tracing::error!(
             registry = std::any::type_name::<R>(),
             "no request scope: the router's state carries the app container but the providers \

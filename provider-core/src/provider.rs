@@ -81,7 +81,8 @@ pub trait Provides<T>: Registry {
 
     /// Sets `T` up, statically dispatched (no boxing on the request path).
     #[doc(hidden)]
-    fn setup(resolver: &mut Resolver<'_, Self>) -> impl Future<Output = Result<Erased, ProviderError>> + Send;
+    fn setup(resolver: &mut Resolver<'_, Self>)
+    -> impl Future<Output = Result<Erased, ProviderError>> + Send;
 }
 
 pub(crate) type SetupFn<R> =

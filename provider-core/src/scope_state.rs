@@ -150,10 +150,11 @@ impl<R: Registry> ScopeInner<R> {
         }
         // Values without teardown need nothing after the response: they are
         // dropped here, and the body is not wrapped.
-        let remainder = entries
-            .iter()
-            .any(Entry::has_teardown)
-            .then(|| Remainder { app: self.app.clone(), entries, outcome });
+        let remainder = entries.iter().any(Entry::has_teardown).then(|| Remainder {
+            app: self.app.clone(),
+            entries,
+            outcome,
+        });
         (result, remainder)
     }
 
@@ -313,6 +314,14 @@ impl<R: Registry> Drop for Scope<R> {
     }
 }
 
+tokio::task_local! {
+    /// The request scope of the request being handled on this task: set by
+    /// the providers layer around its inner service, read by the extractors.
+    /// (A task-local rather than a request extension: no allocation per
+    /// request, and nothing for other layers to remove or replace.)
+    static CURRENT: Arc<dyn Any + Send + Sync>;
+}
+
 /// A request scope shared between the tower layer and the extractors.
 #[doc(hidden)]
 pub struct SharedScope<R: Registry>(Arc<ScopeInner<R>>);
@@ -333,6 +342,32 @@ impl<R: Registry> SharedScope<R> {
     /// A resolver over this scope with `context` (the request's parts).
     pub fn resolver<'r>(&'r self, context: &'r mut (dyn Any + Send)) -> Resolver<'r, R> {
         self.0.resolver(Some(context))
+    }
+
+    /// The scope of the request handled by the current task, if a providers
+    /// layer of registry `R` is handling it.
+    #[must_use]
+    pub fn current() -> Option<Self> {
+        CURRENT
+            .try_with(|current| Arc::clone(current).downcast::<ScopeInner<R>>().ok())
+            .ok()
+            .flatten()
+            .map(Self)
+    }
+
+    /// Runs `future` with this scope as the current one.
+    pub fn enter<F: std::future::Future>(
+        &self,
+        future: F,
+    ) -> impl std::future::Future<Output = F::Output> + use<R, F> {
+        let current: Arc<dyn Any + Send + Sync> = self.0.clone();
+        CURRENT.scope(current, future)
+    }
+
+    /// Runs `call` with this scope as the current one.
+    pub fn enter_sync<T>(&self, call: impl FnOnce() -> T) -> T {
+        let current: Arc<dyn Any + Send + Sync> = self.0.clone();
+        CURRENT.sync_scope(current, call)
     }
 
     /// Tears down the before-response part; see `ScopeInner::close_before_response`.

@@ -65,7 +65,8 @@ pub(crate) fn validate(model: &ProviderFn, args: &ProviderArgs, errors: &mut Err
             ));
             continue;
         }
-        if args.scope == ScopeArg::App && matches!(param.kind, ParamKind::Extractor | ParamKind::Borrowed(_)) {
+        if args.scope == ScopeArg::App && matches!(param.kind, ParamKind::Extractor | ParamKind::Borrowed(_))
+        {
             let ty = &param.ty;
             let shown =
                 quote::quote!(#ty).to_string().replace(" < ", "<").replace(" >", ">").replace(" ,", ",");
