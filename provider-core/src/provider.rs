@@ -78,11 +78,6 @@ pub trait Provides<T>: Registry {
     const INDEX: usize;
     /// Its depth in the dependency graph (see [`Setup::DEPTH`]).
     const DEPTH: usize;
-
-    /// Sets `T` up, statically dispatched (no boxing on the request path).
-    #[doc(hidden)]
-    fn setup(resolver: &mut Resolver<'_, Self>)
-    -> impl Future<Output = Result<Erased, ProviderError>> + Send;
 }
 
 pub(crate) type SetupFn<R> =
@@ -163,19 +158,10 @@ impl<R: Registry> ProviderEntry<R> {
 fn erased_setup<'a, 'r, R: Registry, P: Setup<R>>(
     resolver: &'a mut Resolver<'r, R>,
 ) -> BoxFuture<'a, Result<Erased, ProviderError>> {
-    Box::pin(setup_erased::<R, P>(resolver))
-}
-
-/// Sets provider `P` up and type-erases what it produced (used by the
-/// registry's `Provides::setup`).
-#[doc(hidden)]
-pub fn setup_erased<'a, R: Registry, P: Setup<R>>(
-    resolver: &'a mut Resolver<'_, R>,
-) -> impl Future<Output = Result<Erased, ProviderError>> + Send + 'a {
-    async move {
+    Box::pin(async move {
         let produced = P::setup(resolver).await?;
         Ok(<P::Access as StoreAs<P::Output>>::erase(produced, <P::Scope as Scope>::KIND))
-    }
+    })
 }
 
 /// `1 + max(depths)`: the depth of a provider whose dependencies have `depths`.

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::future::Future;
 use std::time::Instant;
 
-use futures_util::future::Either;
 use parking_lot::RwLock;
 use tracing::Instrument as _;
 
@@ -136,9 +135,12 @@ impl<'r, R: Registry> Resolver<'r, R> {
         let entry = &R::PROVIDERS[index];
         let replacement = app.overrides.as_ref().and_then(|overrides| overrides[index].as_ref());
         let overridden = replacement.is_some();
+        // Boxed, through the registry's table: statically dispatched setup
+        // nests every dependency's future in its dependent's, and a deep graph
+        // then overflows rustc's layout query depth.
         let future = match replacement {
-            Some(replace) => Either::Left(replace()),
-            None => Either::Right(<R as Provides<T>>::setup(self)),
+            Some(replace) => replace(),
+            None => (entry.setup)(self),
         };
         // A span only when someone listens: creating one costs even when no
         // subscriber wants it (a dependency may turn on `tracing`'s `log` bridge).

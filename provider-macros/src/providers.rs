@@ -139,14 +139,6 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
                 const NAME: &'static str = <#provider as #private::Provider>::NAME;
                 const INDEX: usize = #index;
                 const DEPTH: usize = <#provider as #private::Setup<#registry>>::DEPTH;
-
-                fn setup(
-                    resolver: &mut #private::Resolver<'_, Self>,
-                ) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<#private::Erased, #private::ProviderError>,
-                > + ::core::marker::Send {
-                    #private::setup_erased::<Self, #provider>(resolver)
-                }
             }
         }
     });
