@@ -102,13 +102,14 @@ where
             let ready = self.inner.clone();
             let mut inner = std::mem::replace(&mut self.inner, ready);
             let autouse_scope = scope.clone();
-            Either::Right(async move {
+            // Boxed: this branch's state would otherwise widen every request's future.
+            Either::Right(Box::pin(async move {
                 // App-wide providers (`autouse`): set up before the handler.
                 match autouse(&autouse_scope, request).await {
                     Ok(request) => inner.call(request).await,
                     Err(response) => Ok(response),
                 }
-            })
+            }))
         };
         let entered = scope.clone();
         Box::pin(entered.enter(async move {
@@ -130,7 +131,12 @@ where
                     (internal_error(), Outcome::Panicked)
                 }
             };
-            let (closed, remainder) = guard.0.close_before_response(outcome).await;
+            // Most requests set nothing up that has a teardown: close them
+            // without entering (and carrying the state of) the async close.
+            let (closed, remainder) = match guard.0.close_if_nothing_to_tear_down(outcome) {
+                true => (Ok(()), None),
+                false => Box::pin(guard.0.close_before_response(outcome)).await,
+            };
             let response = match closed {
                 Err(_) if outcome.is_success() && !guard.0.setup_failed() => {
                     tracing::error!("teardown failed after a successful response; answering 500 instead");

@@ -158,6 +158,23 @@ impl<R: Registry> ScopeInner<R> {
         (result, remainder)
     }
 
+    /// Closes the scope at once when none of its values has a teardown (they
+    /// are dropped here); `false` when there is teardown to run.
+    pub(crate) fn close_if_nothing_to_tear_down(&self) -> bool {
+        let mut state = self.state();
+        if state.closed {
+            return true;
+        }
+        if state.order.iter().any(Entry::has_teardown) {
+            return false;
+        }
+        state.closed = true;
+        let values = std::mem::take(&mut state.order);
+        drop(state);
+        drop(values);
+        true
+    }
+
     /// Closes the scope and runs every teardown before returning (scopes opened
     /// by hand).
     pub(crate) async fn close_all(&self, outcome: Outcome) -> Result<(), TeardownErrors> {
@@ -376,6 +393,12 @@ impl<R: Registry> SharedScope<R> {
         outcome: Outcome,
     ) -> (Result<(), TeardownErrors>, Option<Remainder<R>>) {
         self.0.close_before_response(outcome).await
+    }
+
+    /// Closes at once when nothing has a teardown; see `ScopeInner`.
+    #[must_use]
+    pub fn close_if_nothing_to_tear_down(&self, _outcome: Outcome) -> bool {
+        self.0.close_if_nothing_to_tear_down()
     }
 
     /// Closes without waiting (teardown runs on the app's worker).
