@@ -110,7 +110,7 @@ pub mod __private {
     pub use axum_providers_axum::__private::{RequestHead, error_kind, extract, request_parts};
     pub use axum_providers_core::__private::{
         AccessById, AccessId, BoxFuture, Erased, HealthCheck, Produced, ScopeById, ScopeId, Stored,
-        app_value, depth,
+        app_value, depth, is_transient,
     };
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;

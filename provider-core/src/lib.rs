@@ -61,7 +61,7 @@ pub mod __private {
     #[cfg(feature = "axum")]
     pub use crate::extract::internal_error;
     pub use crate::health::{HealthCheck, app_value};
-    pub use crate::provider::depth;
+    pub use crate::provider::{depth, is_transient};
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
     pub use crate::scope_state::{Remainder, SharedScope};
     pub use crate::teardown::BoxFuture;

@@ -50,6 +50,19 @@ pub trait Setup<R: Registry>: Provider {
     fn setup(
         resolver: &mut Resolver<'_, R>,
     ) -> impl Future<Output = Result<Produced<Self::Output>, ProviderError>> + Send;
+
+    /// Sets the provider up without awaiting, when it can: `None` when it
+    /// cannot, decided before it has done anything, and the caller then awaits
+    /// [`setup`](Setup::setup).
+    ///
+    /// The macro implements it for a plain `fn` that takes only provided
+    /// values and borrowed parts of the request: the value is produced on the
+    /// spot when every dependency is cached or can itself be set up this way,
+    /// and no future is allocated. `async fn` providers, and those taking an
+    /// extractor, keep this default.
+    fn setup_now(_resolver: &mut Resolver<'_, R>) -> Option<Result<Produced<Self::Output>, ProviderError>> {
+        None
+    }
 }
 
 /// The set of providers of an app: the type `#[providers(..)]` is put on.
@@ -83,6 +96,8 @@ pub trait Provides<T>: Registry {
 pub(crate) type SetupFn<R> =
     for<'a, 'r> fn(&'a mut Resolver<'r, R>) -> BoxFuture<'a, Result<Erased, ProviderError>>;
 
+pub(crate) type SetupNowFn<R> = for<'r> fn(&mut Resolver<'r, R>) -> Option<Result<Erased, ProviderError>>;
+
 /// What a registry knows about one of its providers.
 pub struct ProviderEntry<R: Registry> {
     name: &'static str,
@@ -93,6 +108,7 @@ pub struct ProviderEntry<R: Registry> {
     deps: &'static [usize],
     output: fn() -> &'static str,
     pub(crate) setup: SetupFn<R>,
+    pub(crate) setup_now: SetupNowFn<R>,
 }
 
 impl<R: Registry> ProviderEntry<R> {
@@ -109,6 +125,7 @@ impl<R: Registry> ProviderEntry<R> {
             deps: P::DEPS,
             output: std::any::type_name::<P::Output>,
             setup: erased_setup::<R, P>,
+            setup_now: erased_setup_now::<R, P>,
         }
     }
 
@@ -162,6 +179,25 @@ fn erased_setup<'a, 'r, R: Registry, P: Setup<R>>(
         let produced = P::setup(resolver).await?;
         Ok(<P::Access as StoreAs<P::Output>>::erase(produced, <P::Scope as Scope>::KIND))
     })
+}
+
+fn erased_setup_now<R: Registry, P: Setup<R>>(
+    resolver: &mut Resolver<'_, R>,
+) -> Option<Result<Erased, ProviderError>> {
+    let produced = P::setup_now(resolver)?;
+    Some(
+        produced
+            .map(|produced| <P::Access as StoreAs<P::Output>>::erase(produced, <P::Scope as Scope>::KIND)),
+    )
+}
+
+/// `true` for the transient scope marker: a plain `fn` provider with a
+/// transient dependency is always set up through its future, so that a value
+/// is never made for a consumer that then does not take it.
+#[doc(hidden)]
+#[must_use]
+pub const fn is_transient<S: Scope>() -> bool {
+    matches!(S::KIND, ScopeKind::Transient)
 }
 
 /// `1 + max(depths)`: the depth of a provider whose dependencies have `depths`.

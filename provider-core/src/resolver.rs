@@ -55,26 +55,44 @@ impl<'r, R: Registry> Resolver<'r, R> {
         R: Provides<T>,
         T: Send + Sync + 'static,
     {
-        let index = <R as Provides<T>>::INDEX;
         let name = <R as Provides<T>>::NAME;
         if <<R as Provides<T>>::Access as Access>::EXCLUSIVE {
             return Err(ProviderError::internal(name, "an exclusive value cannot be shared with `Dep`"));
         }
-        match <<R as Provides<T>>::Scope as Scope>::KIND {
-            ScopeKind::App => {
-                let stored = self.app_value(index).await?;
-                let value = stored
-                    .downcast::<T>()
-                    .map_err(|_| ProviderError::internal(name, "stored value has an unexpected type"))?;
-                Ok(Dep::app(value))
-            }
-            kind => {
-                let lock = downcast_rwlock::<T>(self.scoped_value_of::<T>(kind).await?, name)?;
-                lock.try_read_arc()
-                    .map(Dep::scoped)
-                    .ok_or_else(|| ProviderError::exclusive(name, std::any::type_name::<T>()))
-            }
+        let index = <R as Provides<T>>::INDEX;
+        let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
+        let stored = match kind {
+            ScopeKind::App => self.app_value(index).await?,
+            kind => self.scoped_value(index, kind).await?,
+        };
+        share::<T>(stored, kind, name)
+    }
+
+    /// As [`shared`](Self::shared), without awaiting: `None` when `T` (or a
+    /// dependency) is not there yet and needs a future to be set up.
+    ///
+    /// # Errors
+    ///
+    /// As [`shared`](Self::shared).
+    pub fn shared_now<T>(&mut self) -> Option<Result<Dep<T>, ProviderError>>
+    where
+        R: Provides<T>,
+        T: Send + Sync + 'static,
+    {
+        let name = <R as Provides<T>>::NAME;
+        if <<R as Provides<T>>::Access as Access>::EXCLUSIVE {
+            return Some(Err(ProviderError::internal(
+                name,
+                "an exclusive value cannot be shared with `Dep`",
+            )));
         }
+        let index = <R as Provides<T>>::INDEX;
+        let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
+        let stored = match kind {
+            ScopeKind::App => Ok(Arc::clone(self.app.values[index].get()?)),
+            kind => self.scoped_value_now(index, kind)?,
+        };
+        Some(stored.and_then(|stored| share::<T>(stored, kind, name)))
     }
 
     /// Exclusive access to the `T` of this scope (request or transient), setting
@@ -94,11 +112,28 @@ impl<'r, R: Registry> Resolver<'r, R> {
             ScopeKind::App => {
                 Err(ProviderError::internal(name, "app-scoped values cannot be borrowed exclusively"))
             }
-            kind => {
-                let stored = self.scoped_value_of::<T>(kind).await?;
-                <<R as Provides<T>>::Access as StoreAs<T>>::lend_mut(stored)
-                    .ok_or_else(|| ProviderError::exclusive(name, std::any::type_name::<T>()))
+            kind => lend::<R, T>(self.scoped_value(<R as Provides<T>>::INDEX, kind).await?),
+        }
+    }
+
+    /// As [`exclusive`](Self::exclusive), without awaiting: `None` when `T`
+    /// (or a dependency) is not there yet and needs a future to be set up.
+    ///
+    /// # Errors
+    ///
+    /// As [`exclusive`](Self::exclusive).
+    pub fn exclusive_now<T>(&mut self) -> Option<Result<DepMut<T>, ProviderError>>
+    where
+        R: Provides<T>,
+        <R as Provides<T>>::Access: StoreAs<T>,
+        T: Send + 'static,
+    {
+        let name = <R as Provides<T>>::NAME;
+        match <<R as Provides<T>>::Scope as Scope>::KIND {
+            ScopeKind::App => {
+                Some(Err(ProviderError::internal(name, "app-scoped values cannot be borrowed exclusively")))
             }
+            kind => Some(self.scoped_value_now(<R as Provides<T>>::INDEX, kind)?.and_then(lend::<R, T>)),
         }
     }
 
@@ -111,72 +146,51 @@ impl<'r, R: Registry> Resolver<'r, R> {
         Ok(app.store(index, erased))
     }
 
-    /// The request or transient value of `T`: cached, or set up now with the
-    /// provider's future statically dispatched (the request path).
-    async fn scoped_value_of<T>(&mut self, kind: ScopeKind) -> Result<Stored, ProviderError>
-    where
-        R: Provides<T>,
-    {
-        let index = <R as Provides<T>>::INDEX;
+    /// The request or transient value of provider `index`: cached, set up on
+    /// the spot (a plain `fn` provider), or set up through its future.
+    async fn scoped_value(&mut self, index: usize, kind: ScopeKind) -> Result<Stored, ProviderError> {
+        if let Some(ready) = self.scoped_value_now(index, kind) {
+            return ready;
+        }
         let Some(scope) = self.scope else {
-            return Err(ProviderError::internal(
-                <R as Provides<T>>::NAME,
-                "a request-scoped value was requested while the app was being built",
-            ));
+            return Err(ProviderError::internal(R::PROVIDERS[index].name(), REQUEST_VALUE_AT_BUILD));
+        };
+        let result = self.setup(index).await;
+        Self::keep(scope, index, kind, result)
+    }
+
+    /// The request or transient value of provider `index` if it can be had
+    /// without awaiting: cached, or produced on the spot by a plain `fn`
+    /// provider (no override, no span to record). `None` otherwise, before
+    /// anything was set up for `index` itself.
+    fn scoped_value_now(&mut self, index: usize, kind: ScopeKind) -> Option<Result<Stored, ProviderError>> {
+        let entry = &R::PROVIDERS[index];
+        let Some(scope) = self.scope else {
+            return Some(Err(ProviderError::internal(entry.name(), REQUEST_VALUE_AT_BUILD)));
         };
         match scope.lookup(index, kind) {
-            Lookup::Cached(stored) => return Ok(stored),
+            Lookup::Cached(stored) => return Some(Ok(stored)),
             Lookup::Closed => {
-                return Err(ProviderError::internal(<R as Provides<T>>::NAME, "the scope is already closed"));
+                return Some(Err(ProviderError::internal(entry.name(), "the scope is already closed")));
             }
             Lookup::Missing => {}
         }
-        let app = self.app;
-        let entry = &R::PROVIDERS[index];
-        let replacement = app.overrides.as_ref().and_then(|overrides| overrides[index].as_ref());
-        let overridden = replacement.is_some();
-        // Boxed, through the registry's table: statically dispatched setup
-        // nests every dependency's future in its dependent's, and a deep graph
-        // then overflows rustc's layout query depth.
-        let future = match replacement {
-            Some(replace) => replace(),
-            None => (entry.setup)(self),
-        };
-        // A span only when someone listens: creating one costs even when no
-        // subscriber wants it (a dependency may turn on `tracing`'s `log` bridge).
-        let result = if tracing::enabled!(tracing::Level::DEBUG) {
-            traced(future, entry.name(), entry.scope(), overridden).await
-        } else {
-            future.await
-        };
-        match result {
-            Ok(erased) => scope.store(index, kind, erased),
-            Err(error) => {
-                if error.is_setup_failure() {
-                    scope.mark_setup_failed();
-                }
-                Err(error)
-            }
+        let overridden = self.app.overrides.as_ref().is_some_and(|overrides| overrides[index].is_some());
+        if overridden || tracing::enabled!(tracing::Level::DEBUG) {
+            return None;
         }
+        let result = (entry.setup_now)(self)?;
+        Some(Self::keep(scope, index, kind, result))
     }
 
-    async fn scoped_value(&mut self, index: usize, kind: ScopeKind) -> Result<Stored, ProviderError> {
-        let entry = &R::PROVIDERS[index];
-        let Some(scope) = self.scope else {
-            return Err(ProviderError::internal(
-                entry.name(),
-                "a request-scoped value was requested while the app was being built",
-            ));
-        };
-        if kind == ScopeKind::Request
-            && let Some(stored) = scope.cached(index)
-        {
-            return Ok(stored);
-        }
-        if scope.is_closed() {
-            return Err(ProviderError::internal(entry.name(), "the scope is already closed"));
-        }
-        match self.setup(index).await {
+    /// Stores a value just set up in `scope`, or records the failure.
+    fn keep(
+        scope: &ScopeInner<R>,
+        index: usize,
+        kind: ScopeKind,
+        result: Result<Erased, ProviderError>,
+    ) -> Result<Stored, ProviderError> {
+        match result {
             Ok(erased) => scope.store(index, kind, erased),
             Err(error) => {
                 if error.is_setup_failure() {
@@ -213,6 +227,10 @@ impl<'r, R: Registry> Resolver<'r, R> {
         self.ensure_index(<R as Provides<T>>::INDEX).await
     }
 
+    /// The provider's future (or its override's), boxed through the
+    /// registry's table: statically dispatched setup would nest every
+    /// dependency's future in its dependent's, and a deep graph then
+    /// overflows rustc's layout query depth.
     fn setup(&mut self, index: usize) -> BoxFuture<'_, Result<Erased, ProviderError>> {
         let app = self.app;
         let entry = &R::PROVIDERS[index];
@@ -222,11 +240,41 @@ impl<'r, R: Registry> Resolver<'r, R> {
             Some(replace) => replace(),
             None => (entry.setup)(self),
         };
+        // A span only when someone listens: creating one costs even when no
+        // subscriber wants it (a dependency may turn on `tracing`'s `log` bridge).
         if !tracing::enabled!(tracing::Level::DEBUG) {
             return future;
         }
         Box::pin(traced(future, entry.name(), entry.scope(), overridden))
     }
+}
+
+const REQUEST_VALUE_AT_BUILD: &str = "a request-scoped value was requested while the app was being built";
+
+/// A shared handle to a stored value of kind `kind`.
+fn share<T: Send + Sync + 'static>(
+    stored: Stored,
+    kind: ScopeKind,
+    name: &'static str,
+) -> Result<Dep<T>, ProviderError> {
+    let unexpected = |_| ProviderError::internal(name, "stored value has an unexpected type");
+    if kind == ScopeKind::App {
+        return stored.downcast::<T>().map(Dep::app).map_err(unexpected);
+    }
+    let lock = stored.downcast::<RwLock<T>>().map_err(unexpected)?;
+    lock.try_read_arc()
+        .map(Dep::scoped)
+        .ok_or_else(|| ProviderError::exclusive(name, std::any::type_name::<T>()))
+}
+
+/// An exclusive handle to a stored request or transient value.
+fn lend<R, T>(stored: Stored) -> Result<DepMut<T>, ProviderError>
+where
+    R: Provides<T>,
+    <R as Provides<T>>::Access: StoreAs<T>,
+{
+    <<R as Provides<T>>::Access as StoreAs<T>>::lend_mut(stored)
+        .ok_or_else(|| ProviderError::exclusive(<R as Provides<T>>::NAME, std::any::type_name::<T>()))
 }
 
 /// Runs a setup in a `provider.setup` span that records its duration and result.
@@ -249,13 +297,4 @@ async fn traced<F: Future<Output = Result<Erased, ProviderError>>>(
     span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
     span.record("ok", result.is_ok());
     result
-}
-
-fn downcast_rwlock<T: Send + Sync + 'static>(
-    stored: Stored,
-    name: &'static str,
-) -> Result<Arc<RwLock<T>>, ProviderError> {
-    stored
-        .downcast::<RwLock<T>>()
-        .map_err(|_| ProviderError::internal(name, "stored value has an unexpected type"))
 }

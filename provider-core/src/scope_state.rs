@@ -48,10 +48,6 @@ impl<R: Registry> ScopeInner<R> {
         Resolver::new(self.app.inner(), Some(self), context)
     }
 
-    pub(crate) fn cached(&self, index: usize) -> Option<Stored> {
-        Self::find(&self.state(), index)
-    }
-
     fn find(state: &ScopeState, index: usize) -> Option<Stored> {
         state.order.iter().rev().find(|entry| entry.cached_as == Some(index)).map(Entry::stored)
     }

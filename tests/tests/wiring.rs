@@ -148,10 +148,12 @@ async fn brew(_user: Dep<User>) -> Result<Brew, Teapot> {
 }
 
 /// A provider whose error is not a response: the client gets a generic 500.
+/// A plain `fn`: once its dependency is cached it is set up on the spot,
+/// without a future, and must fail the same way.
 struct Secret;
 
 #[provider]
-async fn secret(_id: Dep<RequestId>) -> Result<Secret, std::io::Error> {
+fn secret(_id: Dep<RequestId>) -> Result<Secret, std::io::Error> {
     Err(std::io::Error::other("password=hunter2 leaked in an error message"))
 }
 
@@ -202,7 +204,7 @@ async fn teapot(_brew: Dep<Brew>) -> StatusCode {
 }
 
 #[handler(AppProviders)]
-async fn secret_handler(_secret: Dep<Secret>) -> StatusCode {
+async fn secret_handler(_id: Dep<RequestId>, _secret: Dep<Secret>) -> StatusCode {
     StatusCode::OK
 }
 
@@ -364,10 +366,12 @@ async fn a_provider_error_that_is_not_a_response_is_a_500_that_reveals_nothing()
     let events = Journal::default();
     let app = build(&events).await;
     let router: Router = routes().with_providers(&app);
+    events.clear();
     let (status, body) = call(&router, "/secret").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body, "internal server error");
     assert!(!body.contains("hunter2"));
+    assert_eq!(events.take(), ["setup request_id", "teardown request_id (setup failed)"]);
     drop(router);
     app.shutdown().await.expect("clean shutdown");
 }
