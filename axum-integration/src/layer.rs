@@ -131,11 +131,11 @@ where
                     (internal_error(), Outcome::Panicked)
                 }
             };
-            // Most requests set nothing up that has a teardown: close them
-            // without entering (and carrying the state of) the async close.
-            let (closed, remainder) = match guard.0.close_if_nothing_to_tear_down(outcome) {
-                true => (Ok(()), None),
-                false => Box::pin(guard.0.close_before_response(outcome)).await,
+            // Most teardowns finish at their first poll: those close the
+            // scope without a boxed future; the others are awaited here.
+            let (closed, remainder) = match guard.0.close_before_response(outcome) {
+                Ok(closed) => closed,
+                Err(closing) => Box::pin(closing.run()).await,
             };
             let response = match closed {
                 Err(_) if outcome.is_success() && !guard.0.setup_failed() => {

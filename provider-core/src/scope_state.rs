@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use crate::app::App;
 use crate::deferred::Job;
 use crate::dep::{Dep, DepMut};
-use crate::error::{ProviderError, TeardownErrors};
+use crate::error::{ProviderError, TeardownError, TeardownErrors};
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
 use crate::scope::{Exclusive, ScopeKind, Shareable};
-use crate::teardown::{Entry, Erased, StoreAs, Stored, TeardownTiming};
+use crate::teardown::{Entry, Erased, Running, StoreAs, Stored, TeardownTiming};
+use std::task::Poll;
 
 /// What a scope holds for one provider.
 pub(crate) enum Lookup {
@@ -117,95 +118,46 @@ impl<R: Registry> ScopeInner<R> {
     }
 
     /// Closes the scope before the response is sent: tears down, in reverse
-    /// order of setup, everything from the first before-response value on.
+    /// order of setup, everything from the first before-response value on
+    /// (everything when `all`), without awaiting as long as each teardown
+    /// finishes at its first poll.
     ///
-    /// Returns the failures and what is left for after the response: the
-    /// after-response values set up before every before-response one.
-    pub(crate) async fn close_before_response(
-        &self,
-        outcome: Outcome,
-    ) -> (Result<(), TeardownErrors>, Option<Remainder<R>>) {
-        let Some((mut entries, outcome)) = self.take_entries(outcome) else {
-            return (Ok(()), None);
+    /// `Ok` with the failures and what is left for after the response (the
+    /// after-response values set up before every before-response one), or
+    /// `Err` with the teardowns still to await.
+    pub(crate) fn close_now(&self, outcome: Outcome, all: bool) -> Result<Closed<R>, Closing<R>> {
+        let Some((entries, outcome)) = self.take_entries(outcome) else {
+            return Ok((Ok(()), None));
         };
-        let first_before = entries
-            .iter()
-            .position(|entry| entry.has_teardown() && entry.timing == TeardownTiming::BeforeResponse);
-        let later = match first_before {
-            Some(first) => entries.split_off(first),
-            None => Vec::new(),
+        let stop = match all {
+            true => 0,
+            false => entries
+                .iter()
+                .position(|entry| entry.has_teardown() && entry.timing == TeardownTiming::BeforeResponse)
+                .unwrap_or(entries.len()),
         };
-        let (result, still_held) = self.run_now(later, outcome).await;
-        if let Some(still_held) = still_held {
-            // A value is held by the response (a stream, a WebSocket): what is
-            // left of the before-response part and the whole after-response part
-            // run in one job, in order, once each value is released.
-            entries.extend(still_held);
-            self.app.inner().deferred.send(Job { entries, outcome });
-            return (result, None);
-        }
-        // Values without teardown need nothing after the response: they are
-        // dropped here, and the body is not wrapped.
-        let remainder = entries.iter().any(Entry::has_teardown).then(|| Remainder {
+        let mut closing = Closing {
             app: self.app.clone(),
             entries,
+            stop,
             outcome,
-        });
-        (result, remainder)
-    }
-
-    /// Closes the scope at once when none of its values has a teardown (they
-    /// are dropped here); `false` when there is teardown to run.
-    pub(crate) fn close_if_nothing_to_tear_down(&self) -> bool {
-        let mut state = self.state();
-        if state.closed {
-            return true;
+            errors: Vec::new(),
+            running: None,
+            held: false,
+        };
+        match closing.advance_now() {
+            true => Ok(closing.finish()),
+            false => Err(closing),
         }
-        if state.order.iter().any(Entry::has_teardown) {
-            return false;
-        }
-        state.closed = true;
-        let values = std::mem::take(&mut state.order);
-        drop(state);
-        drop(values);
-        true
     }
 
     /// Closes the scope and runs every teardown before returning (scopes opened
     /// by hand).
     pub(crate) async fn close_all(&self, outcome: Outcome) -> Result<(), TeardownErrors> {
-        let Some((entries, outcome)) = self.take_entries(outcome) else {
-            return Ok(());
-        };
-        let (result, still_held) = self.run_now(entries, outcome).await;
-        if let Some(entries) = still_held {
-            self.app.inner().deferred.send(Job { entries, outcome });
+        match self.close_now(outcome, true) {
+            Ok((result, _)) => result,
+            Err(closing) => closing.run().await.0,
         }
-        result
-    }
-
-    /// Runs `entries` last to first. Stops at the first value that is still in
-    /// use (held by a streaming body, a WebSocket, a task) and returns it with
-    /// every value set up before it: the caller hands them to the app's
-    /// teardown worker, which waits for each to be released, keeping the order.
-    async fn run_now(
-        &self,
-        mut entries: Vec<Entry>,
-        outcome: Outcome,
-    ) -> (Result<(), TeardownErrors>, Option<Vec<Entry>>) {
-        let mut errors = Vec::new();
-        let mut still_held = None;
-        while let Some(entry) = entries.pop() {
-            if entry.has_teardown() && entry.in_use() {
-                entries.push(entry);
-                still_held = Some(std::mem::take(&mut entries));
-                break;
-            }
-            if let Err(error) = entry.finish(outcome).await {
-                errors.push(error);
-            }
-        }
-        (TeardownErrors::report(errors), still_held)
     }
 
     /// Closes the scope without waiting: teardown runs on the app's worker.
@@ -222,6 +174,114 @@ impl<R: Registry> Drop for ScopeInner<R> {
         if !state.closed && !state.order.is_empty() {
             state.closed = true;
             let entries = std::mem::take(&mut state.order);
+            self.app.inner().deferred.send(Job { entries, outcome: Outcome::Cancelled });
+        }
+    }
+}
+
+/// What closing a scope produced: the teardown failures, and the teardowns
+/// left for after the response.
+#[doc(hidden)]
+pub type Closed<R> = (Result<(), TeardownErrors>, Option<Remainder<R>>);
+
+/// A scope being closed whose teardowns did not all finish at once: await
+/// [`run`](Closing::run). Dropped before it finished (the request's future was
+/// dropped), what it had not run yet goes to the app's worker with
+/// [`Outcome::Cancelled`].
+#[doc(hidden)]
+pub struct Closing<R: Registry> {
+    app: App<R>,
+    /// In setup order; `entries[stop..]` are still to tear down now.
+    entries: Vec<Entry>,
+    stop: usize,
+    outcome: Outcome,
+    errors: Vec<TeardownError>,
+    /// The teardown that did not finish at its first poll.
+    running: Option<Running>,
+    /// A value is still held (by a streaming body, a WebSocket, a task): it
+    /// and everything set up before it go to the app's worker.
+    held: bool,
+}
+
+impl<R: Registry> Closing<R> {
+    /// Runs teardowns, last to first, while each finishes at its first poll.
+    /// `true` when nothing is left to await. Never without a span when a
+    /// subscriber listens: then everything is left to [`run`](Self::run).
+    fn advance_now(&mut self) -> bool {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            return self.entries.len() <= self.stop;
+        }
+        while self.entries.len() > self.stop {
+            let Some(entry) = self.entries.pop() else { break };
+            if entry.has_teardown() && entry.in_use() {
+                self.entries.push(entry);
+                self.held = true;
+                return true;
+            }
+            if let Some(mut running) = entry.start(self.outcome) {
+                match running.poll_now() {
+                    Poll::Ready(result) => self.record(result),
+                    Poll::Pending => {
+                        self.running = Some(running);
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Awaits the teardowns left, last to first, then hands over what is left
+    /// for after the response.
+    pub async fn run(mut self) -> Closed<R> {
+        if let Some(running) = self.running.take() {
+            let result = running.finish().await;
+            self.record(result);
+        }
+        while self.entries.len() > self.stop {
+            let Some(entry) = self.entries.pop() else { break };
+            if entry.has_teardown() && entry.in_use() {
+                self.entries.push(entry);
+                self.held = true;
+                break;
+            }
+            let result = entry.finish(self.outcome).await;
+            self.record(result);
+        }
+        self.finish()
+    }
+
+    fn record(&mut self, result: Result<(), TeardownError>) {
+        if let Err(error) = result {
+            self.errors.push(error);
+        }
+    }
+
+    fn finish(mut self) -> Closed<R> {
+        let entries = std::mem::take(&mut self.entries);
+        let result = TeardownErrors::report(std::mem::take(&mut self.errors));
+        if self.held {
+            // What is left of the before-response part and the whole
+            // after-response part run in one job, in order, once each value
+            // is released.
+            self.app.inner().deferred.send(Job { entries, outcome: self.outcome });
+            return (result, None);
+        }
+        // Values without teardown need nothing after the response: they are
+        // dropped here, and the body is not wrapped.
+        let remainder = entries.iter().any(Entry::has_teardown).then(|| Remainder {
+            app: self.app.clone(),
+            entries,
+            outcome: self.outcome,
+        });
+        (result, remainder)
+    }
+}
+
+impl<R: Registry> Drop for Closing<R> {
+    fn drop(&mut self) {
+        if !self.entries.is_empty() {
+            let entries = std::mem::take(&mut self.entries);
             self.app.inner().deferred.send(Job { entries, outcome: Outcome::Cancelled });
         }
     }
@@ -383,18 +443,15 @@ impl<R: Registry> SharedScope<R> {
         CURRENT.sync_scope(current, call)
     }
 
-    /// Tears down the before-response part; see `ScopeInner::close_before_response`.
-    pub async fn close_before_response(
-        &self,
-        outcome: Outcome,
-    ) -> (Result<(), TeardownErrors>, Option<Remainder<R>>) {
-        self.0.close_before_response(outcome).await
-    }
-
-    /// Closes at once when nothing has a teardown; see `ScopeInner`.
-    #[must_use]
-    pub fn close_if_nothing_to_tear_down(&self, _outcome: Outcome) -> bool {
-        self.0.close_if_nothing_to_tear_down()
+    /// Tears down the before-response part, without awaiting when every
+    /// teardown finishes at its first poll; otherwise the rest is to be
+    /// awaited with [`Closing::run`].
+    ///
+    /// # Errors
+    ///
+    /// The [`Closing`] to await when a teardown did not finish at once.
+    pub fn close_before_response(&self, outcome: Outcome) -> Result<Closed<R>, Closing<R>> {
+        self.0.close_now(outcome, false)
     }
 
     /// Closes without waiting (teardown runs on the app's worker).

@@ -4,6 +4,7 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +20,10 @@ use crate::scope::ScopeKind;
 #[doc(hidden)]
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-type TeardownFn<T> = Box<dyn FnOnce(T, Outcome) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
+/// A teardown closure with its value's type erased: it takes the value out
+/// of a `&mut Option<T>` passed as `&mut dyn Any`, so that the scope can call
+/// it without a second, typed box around it.
+type TeardownFn = Box<dyn FnOnce(&mut dyn Any, Outcome) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
 
 /// A provided value together with the code that tears it down.
 ///
@@ -51,7 +55,7 @@ type TeardownFn<T> = Box<dyn FnOnce(T, Outcome) -> BoxFuture<'static, Result<(),
 /// ```
 pub struct Teardown<T> {
     value: T,
-    teardown: TeardownFn<T>,
+    teardown: TeardownFn,
 }
 
 impl<T: Send + 'static> Teardown<T> {
@@ -64,8 +68,13 @@ impl<T: Send + 'static> Teardown<T> {
     {
         Self {
             value,
-            teardown: Box::new(move |value, outcome| {
-                Box::pin(async move { teardown(value, outcome).await.into_teardown_result() })
+            teardown: Box::new(move |slot: &mut dyn Any, outcome| {
+                match slot.downcast_mut::<Option<T>>().and_then(Option::take) {
+                    Some(value) => {
+                        Box::pin(async move { teardown(value, outcome).await.into_teardown_result() })
+                    }
+                    None => Box::pin(std::future::ready(Err("the value to tear down has an unexpected type".into()))),
+                }
             }),
         }
     }
@@ -109,7 +118,7 @@ impl<E: Into<BoxError>> TeardownResult for Result<(), E> {
 #[doc(hidden)]
 pub struct Produced<T> {
     value: T,
-    teardown: Option<TeardownFn<T>>,
+    teardown: Option<TeardownFn>,
 }
 
 impl<T: Send + 'static> Produced<T> {
@@ -121,19 +130,6 @@ impl<T: Send + 'static> Produced<T> {
     /// A value with teardown.
     pub fn with_teardown(teardown: Teardown<T>) -> Self {
         Self { value: teardown.value, teardown: Some(teardown.teardown) }
-    }
-
-    fn typed_teardown<S: Send + Sync + 'static>(
-        teardown: Option<TeardownFn<T>>,
-        unwrap: fn(S) -> T,
-    ) -> Option<ErasedTeardown> {
-        teardown.map(|run| -> ErasedTeardown {
-            // The user's future is returned as it is: no second box.
-            Box::new(move |stored, outcome| match unwrap_stored::<S>(stored) {
-                Ok(inner) => run(unwrap(inner), outcome),
-                Err(error) => Box::pin(std::future::ready(Err(error))),
-            })
-        })
     }
 }
 
@@ -164,13 +160,13 @@ impl<T: Send + Sync + 'static> StoreAs<T> for crate::scope::SharedAccess {
         if kind == ScopeKind::App {
             Erased {
                 value: Arc::new(value),
-                teardown: Produced::typed_teardown::<T>(teardown, |value| value),
+                teardown: teardown.map(|run| ErasedTeardown { run, unwrap: run_with::<T, T> }),
                 released: released_by_polling,
             }
         } else {
             Erased {
                 value: Arc::new(RwLock::new(value)),
-                teardown: Produced::typed_teardown::<RwLock<T>>(teardown, RwLock::into_inner),
+                teardown: teardown.map(|run| ErasedTeardown { run, unwrap: run_with::<RwLock<T>, T> }),
                 released: released_by_polling,
             }
         }
@@ -188,7 +184,7 @@ impl<T: Send + 'static> StoreAs<T> for crate::scope::ExclusiveAccess {
         let Produced { value, teardown } = produced;
         Erased {
             value: Arc::new(Mutex::new(value)),
-            teardown: Produced::typed_teardown::<Mutex<T>>(teardown, Mutex::into_inner),
+            teardown: teardown.map(|run| ErasedTeardown { run, unwrap: run_with::<Mutex<T>, T> }),
             released: released_by_polling,
         }
     }
@@ -196,6 +192,41 @@ impl<T: Send + 'static> StoreAs<T> for crate::scope::ExclusiveAccess {
     fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>> {
         let mutex = stored.downcast::<Mutex<T>>().ok()?;
         mutex.try_lock_arc().map(crate::dep::DepMut::locked)
+    }
+}
+
+/// How a stored value of type `S` gives back the `T` its teardown receives.
+trait IntoValue<T> {
+    fn into_value(self) -> T;
+}
+
+impl<T> IntoValue<T> for T {
+    fn into_value(self) -> T {
+        self
+    }
+}
+
+impl<T> IntoValue<T> for RwLock<T> {
+    fn into_value(self) -> T {
+        self.into_inner()
+    }
+}
+
+impl<T> IntoValue<T> for Mutex<T> {
+    fn into_value(self) -> T {
+        self.into_inner()
+    }
+}
+
+/// Takes the `T` out of a stored `S` and hands it to the erased teardown.
+fn run_with<S, T>(stored: Stored, run: TeardownFn, outcome: Outcome) -> BoxFuture<'static, Result<(), BoxError>>
+where
+    S: IntoValue<T> + Send + Sync + 'static,
+    T: 'static,
+{
+    match unwrap_stored::<S>(stored) {
+        Ok(stored) => run(&mut Some(stored.into_value()), outcome),
+        Err(error) => Box::pin(std::future::ready(Err(error))),
     }
 }
 
@@ -223,8 +254,11 @@ fn released_by_polling(stored: &Stored) -> BoxFuture<'static, ()> {
 #[doc(hidden)]
 pub type Stored = Arc<dyn Any + Send + Sync>;
 
-pub(crate) type ErasedTeardown =
-    Box<dyn FnOnce(Stored, Outcome) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
+/// A teardown and the function that unwraps the stored value for it.
+pub(crate) struct ErasedTeardown {
+    run: TeardownFn,
+    unwrap: fn(Stored, TeardownFn, Outcome) -> BoxFuture<'static, Result<(), BoxError>>,
+}
 
 /// A type-erased product of setup.
 #[doc(hidden)]
@@ -300,6 +334,14 @@ impl Entry {
         (self.released)(&self.value)
     }
 
+    /// Starts the teardown without a span: `None` when there is none to run
+    /// (the value is dropped here).
+    pub(crate) fn start(self, outcome: Outcome) -> Option<Running> {
+        let Self { provider, value, teardown, .. } = self;
+        let run = teardown?;
+        Some(Running { provider, future: AssertUnwindSafe((run.unwrap)(value, run.run, outcome)).catch_unwind() })
+    }
+
     /// Runs the teardown (or just drops a value that has none). A panicking
     /// teardown is reported as a failure of that teardown.
     pub(crate) async fn finish(self, outcome: Outcome) -> Result<(), TeardownError> {
@@ -308,7 +350,7 @@ impl Entry {
             drop(value);
             return Ok(());
         };
-        let future = AssertUnwindSafe(run(value, outcome)).catch_unwind();
+        let future = AssertUnwindSafe((run.unwrap)(value, run.run, outcome)).catch_unwind();
         // A span only when someone listens (see `resolver::traced`).
         let caught = if tracing::enabled!(tracing::Level::DEBUG) {
             let span = tracing::debug_span!(
@@ -328,5 +370,34 @@ impl Entry {
         };
         let result = caught.unwrap_or_else(|_panic| Err("the teardown panicked".into()));
         result.map_err(|error| TeardownError { provider, error })
+    }
+}
+
+/// A teardown started by [`Entry::start`].
+pub(crate) struct Running {
+    provider: &'static str,
+    future: futures_util::future::CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Result<(), BoxError>>>>,
+}
+
+impl Running {
+    /// Polls the teardown once without a waker to be woken: most teardowns
+    /// (a counter, a pool's `Drop`, a synchronous release) finish at their
+    /// first poll, and then need neither a task wake-up nor a boxed future
+    /// around them. A pending one is awaited later with [`finish`](Self::finish),
+    /// whose poll registers the real waker.
+    pub(crate) fn poll_now(&mut self) -> Poll<Result<(), TeardownError>> {
+        let mut context = Context::from_waker(Waker::noop());
+        Pin::new(&mut self.future).poll(&mut context).map(|caught| self.result(caught))
+    }
+
+    /// Awaits the teardown.
+    pub(crate) async fn finish(mut self) -> Result<(), TeardownError> {
+        let caught = (&mut self.future).await;
+        self.result(caught)
+    }
+
+    fn result(&self, caught: std::thread::Result<Result<(), BoxError>>) -> Result<(), TeardownError> {
+        let result = caught.unwrap_or_else(|_panic| Err("the teardown panicked".into()));
+        result.map_err(|error| TeardownError { provider: self.provider, error })
     }
 }
