@@ -97,7 +97,9 @@ where
         let scope = SharedScope::open(&self.app);
         let inner = if R::AUTOUSE.is_empty() {
             // The inner future owns what it needs: no clone of the service.
-            Either::Left(scope.enter_sync(|| self.inner.call(request)))
+            // (Nothing runs extractors in `call`: it only creates the future,
+            // which runs in the scope below.)
+            Either::Left(self.inner.call(request))
         } else {
             let ready = self.inner.clone();
             let mut inner = std::mem::replace(&mut self.inner, ready);

@@ -155,11 +155,18 @@ fn benchmarks(c: &mut Criterion) {
             pool,
         })
     };
+    // What any `Router::layer` costs in axum, before the layer does anything:
+    // the hand-written router under an identity layer (each route wrapped
+    // once more, as the providers layer wraps them).
+    let noop_layered_router =
+        handwritten_router.clone().layer(tower::layer::layer_fn(|route: axum::routing::Route| route));
     for (name, path, router) in [
         ("plain_request/providers", "/plain", &providers_router),
         ("plain_request/handwritten", "/plain", &handwritten_router),
+        ("plain_request/handwritten_noop_layer", "/plain", &noop_layered_router),
         ("deps_request/providers", "/deps", &providers_router),
         ("deps_request/handwritten", "/deps", &handwritten_router),
+        ("deps_request/handwritten_noop_layer", "/deps", &noop_layered_router),
     ] {
         c.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| async {
@@ -172,7 +179,7 @@ fn benchmarks(c: &mut Criterion) {
             });
         });
     }
-    drop((providers_router, handwritten_router));
+    drop((providers_router, handwritten_router, noop_layered_router));
 
     runtime.block_on(async {
         app.shutdown().await.expect("shutdown");

@@ -62,6 +62,13 @@ where
     type Rejection = ProviderRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Cached, app-scoped and plain `fn` values: no future, no handle on the scope.
+        match SharedScope::<S::Registry>::with_current(|scope| scope.resolver(Some(parts)).shared_now::<T>())
+        {
+            Some(Some(ready)) => return ready.map_err(ProviderRejection::from),
+            Some(None) => {}
+            None => return Err(no_scope::<S::Registry>()),
+        }
         let scope = scope_of::<S::Registry>(parts)?;
         let result = scope.resolver(parts).shared::<T>().await;
         result.map_err(ProviderRejection::from)
@@ -79,6 +86,13 @@ where
     type Rejection = ProviderRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match SharedScope::<S::Registry>::with_current(|scope| {
+            scope.resolver(Some(parts)).exclusive_now::<T>()
+        }) {
+            Some(Some(ready)) => return ready.map_err(ProviderRejection::from),
+            Some(None) => {}
+            None => return Err(no_scope::<S::Registry>()),
+        }
         let scope = scope_of::<S::Registry>(parts)?;
         let result = scope.resolver(parts).exclusive::<T>().await;
         result.map_err(ProviderRejection::from)
@@ -149,14 +163,16 @@ where
 }
 
 fn scope_of<R: Registry>(_parts: &Parts) -> Result<SharedScope<R>, ProviderRejection> {
-    SharedScope::current().ok_or_else(|| {
-        tracing::error!(
-            registry = std::any::type_name::<R>(),
-            "no request scope: the router's state carries the app container but the providers \
-             layer is missing; use `Router::with_providers(&app)` or add `.layer(app.layer())`"
-        );
-        ProviderRejection { provider: None, response: None }
-    })
+    SharedScope::current().ok_or_else(no_scope::<R>)
+}
+
+fn no_scope<R: Registry>() -> ProviderRejection {
+    tracing::error!(
+        registry = std::any::type_name::<R>(),
+        "no request scope: the router's state carries the app container but the providers \
+         layer is missing; use `Router::with_providers(&app)` or add `.layer(app.layer())`"
+    );
+    ProviderRejection { provider: None, response: None }
 }
 
 /// Why `Dep<T>` or `DepMut<T>` could not be extracted.

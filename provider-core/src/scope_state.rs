@@ -46,6 +46,7 @@ impl<R: Registry> ScopeInner<R> {
     }
 
     pub(crate) fn resolver<'r>(&'r self, context: Option<&'r mut (dyn Any + Send)>) -> Resolver<'r, R> {
+        // (`context`: the request's parts, for providers that use the request.)
         Resolver::new(self.app.inner(), Some(self), context)
     }
 
@@ -136,18 +137,11 @@ impl<R: Registry> ScopeInner<R> {
                 .position(|entry| entry.has_teardown() && entry.timing == TeardownTiming::BeforeResponse)
                 .unwrap_or(entries.len()),
         };
-        let mut closing = Closing {
-            app: self.app.clone(),
-            entries,
-            stop,
-            outcome,
-            errors: Vec::new(),
-            running: None,
-            held: false,
-        };
-        match closing.advance_now() {
-            true => Ok(closing.finish()),
-            false => Err(closing),
+        let mut teardowns =
+            Teardowns { entries, stop, outcome, errors: Vec::new(), running: None, held: false };
+        match teardowns.advance_now() {
+            true => Ok(teardowns.finish(&self.app)),
+            false => Err(Closing { app: self.app.clone(), teardowns }),
         }
     }
 
@@ -191,6 +185,38 @@ pub type Closed<R> = (Result<(), TeardownErrors>, Option<Remainder<R>>);
 #[doc(hidden)]
 pub struct Closing<R: Registry> {
     app: App<R>,
+    teardowns: Teardowns,
+}
+
+impl<R: Registry> Closing<R> {
+    /// Awaits the teardowns left, last to first, then hands over what is left
+    /// for after the response.
+    pub async fn run(mut self) -> Closed<R> {
+        self.teardowns.run().await;
+        let done = Teardowns {
+            entries: Vec::new(),
+            stop: 0,
+            outcome: Outcome::Cancelled,
+            errors: Vec::new(),
+            running: None,
+            held: false,
+        };
+        let teardowns = std::mem::replace(&mut self.teardowns, done);
+        teardowns.finish(&self.app)
+    }
+}
+
+impl<R: Registry> Drop for Closing<R> {
+    fn drop(&mut self) {
+        if !self.teardowns.entries.is_empty() {
+            let entries = std::mem::take(&mut self.teardowns.entries);
+            self.app.inner().deferred.send(Job { entries, outcome: Outcome::Cancelled });
+        }
+    }
+}
+
+/// The teardowns of a closing scope.
+struct Teardowns {
     /// In setup order; `entries[stop..]` are still to tear down now.
     entries: Vec<Entry>,
     stop: usize,
@@ -203,7 +229,7 @@ pub struct Closing<R: Registry> {
     held: bool,
 }
 
-impl<R: Registry> Closing<R> {
+impl Teardowns {
     /// Runs teardowns, last to first, while each finishes at its first poll.
     /// `true` when nothing is left to await. Never without a span when a
     /// subscriber listens: then everything is left to [`run`](Self::run).
@@ -231,9 +257,8 @@ impl<R: Registry> Closing<R> {
         true
     }
 
-    /// Awaits the teardowns left, last to first, then hands over what is left
-    /// for after the response.
-    pub async fn run(mut self) -> Closed<R> {
+    /// Awaits the teardowns left, last to first.
+    async fn run(&mut self) {
         if let Some(running) = self.running.take() {
             let result = running.finish().await;
             self.record(result);
@@ -243,12 +268,11 @@ impl<R: Registry> Closing<R> {
             if entry.has_teardown() && entry.in_use() {
                 self.entries.push(entry);
                 self.held = true;
-                break;
+                return;
             }
             let result = entry.finish(self.outcome).await;
             self.record(result);
         }
-        self.finish()
     }
 
     fn record(&mut self, result: Result<(), TeardownError>) {
@@ -257,33 +281,22 @@ impl<R: Registry> Closing<R> {
         }
     }
 
-    fn finish(mut self) -> Closed<R> {
-        let entries = std::mem::take(&mut self.entries);
-        let result = TeardownErrors::report(std::mem::take(&mut self.errors));
-        if self.held {
+    /// The failures, and what is left for after the response.
+    fn finish<R: Registry>(self, app: &App<R>) -> Closed<R> {
+        let Self { entries, outcome, errors, held, .. } = self;
+        let result = TeardownErrors::report(errors);
+        if held {
             // What is left of the before-response part and the whole
             // after-response part run in one job, in order, once each value
             // is released.
-            self.app.inner().deferred.send(Job { entries, outcome: self.outcome });
+            app.inner().deferred.send(Job { entries, outcome });
             return (result, None);
         }
         // Values without teardown need nothing after the response: they are
         // dropped here, and the body is not wrapped.
-        let remainder = entries.iter().any(Entry::has_teardown).then(|| Remainder {
-            app: self.app.clone(),
-            entries,
-            outcome: self.outcome,
-        });
+        let remainder =
+            entries.iter().any(Entry::has_teardown).then(|| Remainder { app: app.clone(), entries, outcome });
         (result, remainder)
-    }
-}
-
-impl<R: Registry> Drop for Closing<R> {
-    fn drop(&mut self) {
-        if !self.entries.is_empty() {
-            let entries = std::mem::take(&mut self.entries);
-            self.app.inner().deferred.send(Job { entries, outcome: Outcome::Cancelled });
-        }
     }
 }
 
@@ -428,6 +441,12 @@ impl<R: Registry> SharedScope<R> {
             .map(Self)
     }
 
+    /// Runs `call` with the current task's request scope of registry `R`,
+    /// borrowed: `None` when there is none.
+    pub(crate) fn with_current<T>(call: impl FnOnce(&ScopeInner<R>) -> T) -> Option<T> {
+        CURRENT.try_with(|current| current.downcast_ref::<ScopeInner<R>>().map(call)).ok().flatten()
+    }
+
     /// Runs `future` with this scope as the current one.
     pub fn enter<F: std::future::Future>(
         &self,
@@ -435,12 +454,6 @@ impl<R: Registry> SharedScope<R> {
     ) -> impl std::future::Future<Output = F::Output> + use<R, F> {
         let current: Arc<dyn Any + Send + Sync> = self.0.clone();
         CURRENT.scope(current, future)
-    }
-
-    /// Runs `call` with this scope as the current one.
-    pub fn enter_sync<T>(&self, call: impl FnOnce() -> T) -> T {
-        let current: Arc<dyn Any + Send + Sync> = self.0.clone();
-        CURRENT.sync_scope(current, call)
     }
 
     /// Tears down the before-response part, without awaiting when every

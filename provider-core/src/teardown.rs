@@ -4,8 +4,8 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -73,7 +73,9 @@ impl<T: Send + 'static> Teardown<T> {
                     Some(value) => {
                         Box::pin(async move { teardown(value, outcome).await.into_teardown_result() })
                     }
-                    None => Box::pin(std::future::ready(Err("the value to tear down has an unexpected type".into()))),
+                    None => Box::pin(std::future::ready(Err(
+                        "the value to tear down has an unexpected type".into(),
+                    ))),
                 }
             }),
         }
@@ -219,7 +221,11 @@ impl<T> IntoValue<T> for Mutex<T> {
 }
 
 /// Takes the `T` out of a stored `S` and hands it to the erased teardown.
-fn run_with<S, T>(stored: Stored, run: TeardownFn, outcome: Outcome) -> BoxFuture<'static, Result<(), BoxError>>
+fn run_with<S, T>(
+    stored: Stored,
+    run: TeardownFn,
+    outcome: Outcome,
+) -> BoxFuture<'static, Result<(), BoxError>>
 where
     S: IntoValue<T> + Send + Sync + 'static,
     T: 'static,
@@ -339,7 +345,10 @@ impl Entry {
     pub(crate) fn start(self, outcome: Outcome) -> Option<Running> {
         let Self { provider, value, teardown, .. } = self;
         let run = teardown?;
-        Some(Running { provider, future: AssertUnwindSafe((run.unwrap)(value, run.run, outcome)).catch_unwind() })
+        Some(Running {
+            provider,
+            future: AssertUnwindSafe((run.unwrap)(value, run.run, outcome)).catch_unwind(),
+        })
     }
 
     /// Runs the teardown (or just drops a value that has none). A panicking
