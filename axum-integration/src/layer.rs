@@ -10,10 +10,11 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::IntoResponse as _;
 use axum::response::Response;
-use axum_providers_core::__private::{SharedScope, internal_error};
+use axum_providers_core::__private::{BoxFuture, Closed, CurrentScopeFuture, SharedScope, internal_error};
 use axum_providers_core::{App, Outcome, ProviderRejection, Registry};
 use futures_util::FutureExt as _;
-use futures_util::future::Either;
+use futures_util::future::{CatchUnwind, Either};
+use futures_util::ready;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -87,7 +88,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = ProvidersFuture<S::Future, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -97,8 +98,6 @@ where
         let scope = SharedScope::open(&self.app);
         let inner = if R::AUTOUSE.is_empty() {
             // The inner future owns what it needs: no clone of the service.
-            // (Nothing runs extractors in `call`: it only creates the future,
-            // which runs in the scope below.)
             Either::Left(self.inner.call(request))
         } else {
             let ready = self.inner.clone();
@@ -111,46 +110,109 @@ where
                     Ok(request) => inner.call(request).await,
                     Err(response) => Ok(response),
                 }
-            }))
+            }) as BoxFuture<'static, Result<Response, Infallible>>)
         };
-        let entered = scope.clone();
-        Box::pin(entered.enter(async move {
-            let guard = CancelGuard(scope);
-            let handled = AssertUnwindSafe(inner).catch_unwind().await;
-            let (response, outcome) = match handled {
-                Ok(Ok(response)) => {
-                    let outcome = Outcome::from_status(response.status().as_u16());
-                    (response, outcome)
+        ProvidersFuture {
+            handled: scope.enter(AssertUnwindSafe(inner).catch_unwind()),
+            guard: CancelGuard(scope),
+            closing: None,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`ProvidersService`]: the inner service's response, then
+    /// the scope's before-response teardowns. Not boxed: the router boxes it
+    /// once already.
+    pub struct ProvidersFuture<F, R: Registry> {
+        #[pin]
+        handled: CurrentScopeFuture<CatchUnwind<AssertUnwindSafe<Either<F, BoxFuture<'static, Result<Response, Infallible>>>>>>,
+        guard: CancelGuard<R>,
+        // Teardowns that did not finish at their first poll, with the
+        // response they decide.
+        closing: Option<PendingClose<R>>,
+    }
+}
+
+struct PendingClose<R: Registry> {
+    teardowns: BoxFuture<'static, Closed<R>>,
+    response: Response,
+    outcome: Outcome,
+}
+
+impl<F, R> Future for ProvidersFuture<F, R>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+    R: Registry,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Some(mut pending) = this.closing.take() {
+            return match pending.teardowns.as_mut().poll(cx) {
+                Poll::Ready(closed) => {
+                    Poll::Ready(Ok(respond(&this.guard.0, pending.response, pending.outcome, closed)))
                 }
-                Ok(Err(infallible)) => match infallible {},
-                Err(panic) => {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "non-string panic payload".to_owned());
-                    tracing::error!(panic = %message, "handler panicked; answering 500 and tearing the request scope down");
-                    (internal_error(), Outcome::Panicked)
+                Poll::Pending => {
+                    *this.closing = Some(pending);
+                    Poll::Pending
                 }
             };
-            // Most teardowns finish at their first poll: those close the
-            // scope without a boxed future; the others are awaited here.
-            let (closed, remainder) = match guard.0.close_before_response(outcome) {
-                Ok(closed) => closed,
-                Err(closing) => Box::pin(closing.run()).await,
-            };
-            let response = match closed {
-                Err(_) if outcome.is_success() && !guard.0.setup_failed() => {
-                    tracing::error!("teardown failed after a successful response; answering 500 instead");
-                    internal_error()
+        }
+        let (response, outcome) = match ready!(this.handled.as_mut().poll(cx)) {
+            Ok(Ok(response)) => {
+                let outcome = Outcome::from_status(response.status().as_u16());
+                (response, outcome)
+            }
+            Ok(Err(infallible)) => match infallible {},
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string panic payload".to_owned());
+                tracing::error!(panic = %message, "handler panicked; answering 500 and tearing the request scope down");
+                (internal_error(), Outcome::Panicked)
+            }
+        };
+        // Most teardowns finish at their first poll: those close the scope
+        // here; the others are awaited, boxed, on the next polls.
+        match this.guard.0.close_before_response(outcome) {
+            Ok(closed) => Poll::Ready(Ok(respond(&this.guard.0, response, outcome, closed))),
+            Err(closing) => {
+                let mut teardowns: BoxFuture<'static, Closed<R>> = Box::pin(closing.run());
+                match teardowns.as_mut().poll(cx) {
+                    Poll::Ready(closed) => Poll::Ready(Ok(respond(&this.guard.0, response, outcome, closed))),
+                    Poll::Pending => {
+                        *this.closing = Some(PendingClose { teardowns, response, outcome });
+                        Poll::Pending
+                    }
                 }
-                _ => response,
-            };
-            Ok(match remainder {
-                None => response,
-                Some(remainder) => response.map(|body| Body::new(ScopedBody::new(body, remainder))),
-            })
-        }))
+            }
+        }
+    }
+}
+
+/// The response, once the before-response teardowns ran: a `500` instead of
+/// a success whose teardown failed, and a body that runs the after-response
+/// teardowns when it ends.
+fn respond<R: Registry>(
+    scope: &SharedScope<R>,
+    response: Response,
+    outcome: Outcome,
+    (closed, remainder): Closed<R>,
+) -> Response {
+    let response = match closed {
+        Err(_) if outcome.is_success() && !scope.setup_failed() => {
+            tracing::error!("teardown failed after a successful response; answering 500 instead");
+            internal_error()
+        }
+        _ => response,
+    };
+    match remainder {
+        None => response,
+        Some(remainder) => response.map(|body| Body::new(ScopedBody::new(body, remainder))),
     }
 }
 

@@ -408,6 +408,10 @@ tokio::task_local! {
     static CURRENT: Arc<dyn Any + Send + Sync>;
 }
 
+/// A future run with a request scope as the current one ([`SharedScope::enter`]).
+#[doc(hidden)]
+pub type CurrentScopeFuture<F> = tokio::task::futures::TaskLocalFuture<Arc<dyn Any + Send + Sync>, F>;
+
 /// A request scope shared between the tower layer and the extractors.
 #[doc(hidden)]
 pub struct SharedScope<R: Registry>(Arc<ScopeInner<R>>);
@@ -448,10 +452,7 @@ impl<R: Registry> SharedScope<R> {
     }
 
     /// Runs `future` with this scope as the current one.
-    pub fn enter<F: std::future::Future>(
-        &self,
-        future: F,
-    ) -> impl std::future::Future<Output = F::Output> + use<R, F> {
+    pub fn enter<F: std::future::Future>(&self, future: F) -> CurrentScopeFuture<F> {
         let current: Arc<dyn Any + Send + Sync> = self.0.clone();
         CURRENT.scope(current, future)
     }
