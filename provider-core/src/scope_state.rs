@@ -447,6 +447,7 @@ impl<R: Registry> SharedScope<R> {
 
     /// Runs `call` with the current task's request scope of registry `R`,
     /// borrowed: `None` when there is none.
+    #[cfg(feature = "axum")]
     pub(crate) fn with_current<T>(call: impl FnOnce(&ScopeInner<R>) -> T) -> Option<T> {
         CURRENT.try_with(|current| current.downcast_ref::<ScopeInner<R>>().map(call)).ok().flatten()
     }
