@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # One command for every benchmark of providers against hand-written axum:
 #   bash bench/run.sh
-# wrk load on 127.0.0.1 (the two servers in turn, A B A B, every route twice),
+# wrk load on 127.0.0.1 (the two servers in turn, every route four times,
+# A B in odd rounds and B A in even ones so that neither always goes first),
 # server CPU time per request, the RSS check, then the criterion
 # micro-benchmarks. Ends with one line per route:
 #   route=/deps providers_rps=... handwritten_rps=... ratio=... cpu_us_providers=... cpu_us_handwritten=...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION="${BENCH_DURATION:-5}"      # seconds per wrk run
+DURATION="${BENCH_DURATION:-3}"      # seconds per wrk run
 CONNECTIONS="${BENCH_CONNECTIONS:-32}"
-ROUNDS="${BENCH_ROUNDS:-2}"
+ROUNDS="${BENCH_ROUNDS:-4}"
 ROUTES=(/plain /deps /sqlx /tx)
 export BENCH_DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/providers_bench}"
 
@@ -69,8 +70,10 @@ for route in "${ROUTES[@]}"; do for server in providers handwritten; do run_wrk 
 
 printf '%-7s %-12s %5s %10s %9s %9s %9s\n' route server round req/s p50_us p99_us cpu_us
 for round in $(seq 1 "$ROUNDS"); do
+    order="providers handwritten"
+    if [ $((round % 2)) -eq 0 ]; then order="handwritten providers"; fi
     for route in "${ROUTES[@]}"; do
-        for server in providers handwritten; do
+        for server in $order; do
             read -r rps p50 p99 _ cpu <<<"$(run_wrk "$server" "$route" "$DURATION")"
             printf '%-7s %-12s %5s %10s %9s %9s %9s\n' "$route" "$server" "$round" "$rps" "$p50" "$p99" "$cpu"
             echo "$route $server $rps $cpu" >>"$WORK/results"
