@@ -114,7 +114,7 @@ where
         };
         ProvidersFuture {
             handled: scope.enter(AssertUnwindSafe(inner).catch_unwind()),
-            guard: CancelGuard(scope),
+            guard: CancelGuard { scope, closed: false },
             closing: None,
         }
     }
@@ -130,7 +130,7 @@ pin_project_lite::pin_project! {
         guard: CancelGuard<R>,
         // Teardowns that did not finish at their first poll, with the
         // response they decide.
-        closing: Option<PendingClose<R>>,
+        closing: Option<Box<PendingClose<R>>>,
     }
 }
 
@@ -152,7 +152,7 @@ where
         if let Some(mut pending) = this.closing.take() {
             return match pending.teardowns.as_mut().poll(cx) {
                 Poll::Ready(closed) => {
-                    Poll::Ready(Ok(respond(&this.guard.0, pending.response, pending.outcome, closed)))
+                    Poll::Ready(Ok(respond(&this.guard.scope, pending.response, pending.outcome, closed)))
                 }
                 Poll::Pending => {
                     *this.closing = Some(pending);
@@ -178,14 +178,17 @@ where
         };
         // Most teardowns finish at their first poll: those close the scope
         // here; the others are awaited, boxed, on the next polls.
-        match this.guard.0.close_before_response(outcome) {
-            Ok(closed) => Poll::Ready(Ok(respond(&this.guard.0, response, outcome, closed))),
+        this.guard.closed = true;
+        match this.guard.scope.close_before_response(outcome) {
+            Ok(closed) => Poll::Ready(Ok(respond(&this.guard.scope, response, outcome, closed))),
             Err(closing) => {
                 let mut teardowns: BoxFuture<'static, Closed<R>> = Box::pin(closing.run());
                 match teardowns.as_mut().poll(cx) {
-                    Poll::Ready(closed) => Poll::Ready(Ok(respond(&this.guard.0, response, outcome, closed))),
+                    Poll::Ready(closed) => {
+                        Poll::Ready(Ok(respond(&this.guard.scope, response, outcome, closed)))
+                    }
                     Poll::Pending => {
-                        *this.closing = Some(PendingClose { teardowns, response, outcome });
+                        *this.closing = Some(Box::new(PendingClose { teardowns, response, outcome }));
                         Poll::Pending
                     }
                 }
@@ -234,13 +237,17 @@ async fn autouse<R: Registry>(scope: &SharedScope<R>, request: Request) -> Resul
 
 /// Tears the scope down (in the background) if the request future is dropped
 /// before the scope was closed: the client went away.
-struct CancelGuard<R: Registry>(SharedScope<R>);
+struct CancelGuard<R: Registry> {
+    scope: SharedScope<R>,
+    /// Set when the layer closes the scope itself.
+    closed: bool,
+}
 
 impl<R: Registry> Drop for CancelGuard<R> {
     fn drop(&mut self) {
-        if !self.0.is_closed() {
+        if !self.closed {
             tracing::debug!("request cancelled before its scope closed");
-            self.0.abandon(Outcome::Cancelled);
+            self.scope.abandon(Outcome::Cancelled);
         }
     }
 }

@@ -16,12 +16,22 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::TeardownErrors;
 use crate::outcome::Outcome;
-use crate::teardown::Entry;
+use crate::teardown::{Entry, Running};
 
 /// A batch of teardowns: entries in setup order, run last to first.
 pub(crate) struct Job {
+    /// A teardown the request was in the middle of when it went away: it
+    /// runs to the end first.
+    pub(crate) interrupted: Option<Running>,
     pub(crate) entries: Vec<Entry>,
     pub(crate) outcome: Outcome,
+}
+
+impl Job {
+    /// A batch of teardowns not started yet.
+    pub(crate) fn new(entries: Vec<Entry>, outcome: Outcome) -> Self {
+        Self { interrupted: None, entries, outcome }
+    }
 }
 
 pub(crate) struct Deferred {
@@ -43,7 +53,7 @@ impl Deferred {
 
     /// Hands `job` to the worker. Synchronous: safe in `Drop`.
     pub(crate) fn send(&self, job: Job) {
-        if !job.entries.iter().any(Entry::has_teardown) {
+        if job.interrupted.is_none() && !job.entries.iter().any(Entry::has_teardown) {
             // Nothing to run: the values are dropped here (no task, no wait).
             return;
         }
@@ -53,8 +63,12 @@ impl Deferred {
             None => Some(job),
         };
         if let Some(job) = refused {
-            let providers: Vec<_> =
-                job.entries.iter().filter(|e| e.has_teardown()).map(|e| e.provider).collect();
+            let providers: Vec<_> = job
+                .interrupted
+                .iter()
+                .map(Running::provider)
+                .chain(job.entries.iter().filter(|e| e.has_teardown()).map(|e| e.provider))
+                .collect();
             if !providers.is_empty() {
                 tracing::error!(
                     ?providers,
@@ -109,8 +123,13 @@ fn report_join(done: Result<(), tokio::task::JoinError>) {
 
 /// Runs a job: waits for each value to be released, then tears it down.
 pub(crate) async fn run(job: Job) {
-    let Job { mut entries, outcome } = job;
+    let Job { interrupted, mut entries, outcome } = job;
     let mut errors = Vec::new();
+    if let Some(running) = interrupted
+        && let Err(error) = running.finish().await
+    {
+        errors.push(error);
+    }
     while let Some(entry) = entries.pop() {
         if entry.has_teardown() {
             entry.released().await;

@@ -81,7 +81,7 @@ impl<R: Registry> ScopeInner<R> {
         if state.closed {
             drop(state);
             drop(value);
-            self.app.inner().deferred.send(Job { entries: vec![entry], outcome: Outcome::Cancelled });
+            self.app.inner().deferred.send(Job::new(vec![entry], Outcome::Cancelled));
             return Err(ProviderError::internal(
                 provider.name(),
                 "the scope closed while this value was set up",
@@ -157,7 +157,7 @@ impl<R: Registry> ScopeInner<R> {
     /// Closes the scope without waiting: teardown runs on the app's worker.
     pub(crate) fn abandon(&self, outcome: Outcome) {
         if let Some((entries, outcome)) = self.take_entries(outcome) {
-            self.app.inner().deferred.send(Job { entries, outcome });
+            self.app.inner().deferred.send(Job::new(entries, outcome));
         }
     }
 }
@@ -168,7 +168,7 @@ impl<R: Registry> Drop for ScopeInner<R> {
         if !state.closed && !state.order.is_empty() {
             state.closed = true;
             let entries = std::mem::take(&mut state.order);
-            self.app.inner().deferred.send(Job { entries, outcome: Outcome::Cancelled });
+            self.app.inner().deferred.send(Job::new(entries, Outcome::Cancelled));
         }
     }
 }
@@ -208,9 +208,12 @@ impl<R: Registry> Closing<R> {
 
 impl<R: Registry> Drop for Closing<R> {
     fn drop(&mut self) {
-        if !self.teardowns.entries.is_empty() {
-            let entries = std::mem::take(&mut self.teardowns.entries);
-            self.app.inner().deferred.send(Job { entries, outcome: Outcome::Cancelled });
+        // The request went away while its teardowns ran: the one in progress
+        // runs to its end, and the rest run with `Cancelled`, on the app's worker.
+        let interrupted = self.teardowns.running.take();
+        let entries = std::mem::take(&mut self.teardowns.entries);
+        if interrupted.is_some() || !entries.is_empty() {
+            self.app.inner().deferred.send(Job { interrupted, entries, outcome: Outcome::Cancelled });
         }
     }
 }
@@ -231,12 +234,8 @@ struct Teardowns {
 
 impl Teardowns {
     /// Runs teardowns, last to first, while each finishes at its first poll.
-    /// `true` when nothing is left to await. Never without a span when a
-    /// subscriber listens: then everything is left to [`run`](Self::run).
+    /// `true` when nothing is left to await.
     fn advance_now(&mut self) -> bool {
-        if tracing::enabled!(tracing::Level::DEBUG) {
-            return self.entries.len() <= self.stop;
-        }
         while self.entries.len() > self.stop {
             let Some(entry) = self.entries.pop() else { break };
             if entry.has_teardown() && entry.in_use() {
@@ -257,21 +256,26 @@ impl Teardowns {
         true
     }
 
-    /// Awaits the teardowns left, last to first.
+    /// Awaits the teardowns left, last to first. The one in progress stays in
+    /// `self` while awaited, so that a request dropped in the middle of it
+    /// hands it to the app's worker instead of cutting it short.
     async fn run(&mut self) {
-        if let Some(running) = self.running.take() {
-            let result = running.finish().await;
-            self.record(result);
-        }
-        while self.entries.len() > self.stop {
-            let Some(entry) = self.entries.pop() else { break };
+        loop {
+            if let Some(running) = self.running.as_mut() {
+                let result = std::future::poll_fn(|cx| running.poll(cx)).await;
+                self.running = None;
+                self.record(result);
+            }
+            if self.entries.len() <= self.stop {
+                return;
+            }
+            let Some(entry) = self.entries.pop() else { return };
             if entry.has_teardown() && entry.in_use() {
                 self.entries.push(entry);
                 self.held = true;
                 return;
             }
-            let result = entry.finish(self.outcome).await;
-            self.record(result);
+            self.running = entry.start(self.outcome);
         }
     }
 
@@ -289,7 +293,7 @@ impl Teardowns {
             // What is left of the before-response part and the whole
             // after-response part run in one job, in order, once each value
             // is released.
-            app.inner().deferred.send(Job { entries, outcome });
+            app.inner().deferred.send(Job::new(entries, outcome));
             return (result, None);
         }
         // Values without teardown need nothing after the response: they are
@@ -320,7 +324,7 @@ impl<R: Registry> Remainder<R> {
     /// Runs the remaining teardowns on the app's worker with `outcome`.
     pub fn finish(mut self, outcome: Outcome) {
         let entries = std::mem::take(&mut self.entries);
-        self.app.inner().deferred.send(Job { entries, outcome });
+        self.app.inner().deferred.send(Job::new(entries, outcome));
     }
 }
 
@@ -328,7 +332,7 @@ impl<R: Registry> Drop for Remainder<R> {
     fn drop(&mut self) {
         if !self.entries.is_empty() {
             let entries = std::mem::take(&mut self.entries);
-            self.app.inner().deferred.send(Job { entries, outcome: Outcome::Cancelled });
+            self.app.inner().deferred.send(Job::new(entries, Outcome::Cancelled));
         }
     }
 }

@@ -5,12 +5,11 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use parking_lot::{Mutex, RwLock};
-use tracing::Instrument as _;
 
 use crate::error::{BoxError, TeardownError};
 use crate::outcome::Outcome;
@@ -340,28 +339,13 @@ impl Entry {
         (self.released)(&self.value)
     }
 
-    /// Starts the teardown without a span: `None` when there is none to run
-    /// (the value is dropped here).
+    /// Starts the teardown (in a `provider.teardown` span when a subscriber
+    /// listens): `None` when there is none to run (the value is dropped here).
     pub(crate) fn start(self, outcome: Outcome) -> Option<Running> {
         let Self { provider, value, teardown, .. } = self;
         let run = teardown?;
-        Some(Running {
-            provider,
-            future: AssertUnwindSafe((run.unwrap)(value, run.run, outcome)).catch_unwind(),
-        })
-    }
-
-    /// Runs the teardown (or just drops a value that has none). A panicking
-    /// teardown is reported as a failure of that teardown.
-    pub(crate) async fn finish(self, outcome: Outcome) -> Result<(), TeardownError> {
-        let Self { provider, value, teardown, .. } = self;
-        let Some(run) = teardown else {
-            drop(value);
-            return Ok(());
-        };
-        let future = AssertUnwindSafe((run.unwrap)(value, run.run, outcome)).catch_unwind();
         // A span only when someone listens (see `resolver::traced`).
-        let caught = if tracing::enabled!(tracing::Level::DEBUG) {
+        let span = tracing::enabled!(tracing::Level::DEBUG).then(|| {
             let span = tracing::debug_span!(
                 "provider.teardown",
                 provider,
@@ -369,44 +353,61 @@ impl Entry {
                 elapsed_us = tracing::field::Empty,
                 ok = tracing::field::Empty,
             );
-            let started = std::time::Instant::now();
-            let caught = future.instrument(span.clone()).await;
-            span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-            span.record("ok", matches!(caught, Ok(Ok(()))));
-            caught
-        } else {
-            future.await
-        };
-        let result = caught.unwrap_or_else(|_panic| Err("the teardown panicked".into()));
-        result.map_err(|error| TeardownError { provider, error })
+            (span, std::time::Instant::now())
+        });
+        let future = AssertUnwindSafe((run.unwrap)(value, run.run, outcome)).catch_unwind();
+        Some(Running { provider, future, span })
+    }
+
+    /// Runs the teardown (or just drops a value that has none). A panicking
+    /// teardown is reported as a failure of that teardown.
+    pub(crate) async fn finish(self, outcome: Outcome) -> Result<(), TeardownError> {
+        match self.start(outcome) {
+            Some(running) => running.finish().await,
+            None => Ok(()),
+        }
     }
 }
 
-/// A teardown started by [`Entry::start`].
+/// A teardown in progress, started by [`Entry::start`]. Whoever holds it
+/// (the closing scope, or the app's worker when the request went away in the
+/// middle of it) polls it to the end: a teardown is never cut short.
 pub(crate) struct Running {
     provider: &'static str,
     future: futures_util::future::CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Result<(), BoxError>>>>,
+    span: Option<(tracing::Span, std::time::Instant)>,
 }
 
 impl Running {
+    /// The provider whose teardown this is.
+    pub(crate) fn provider(&self) -> &'static str {
+        self.provider
+    }
+
     /// Polls the teardown once without a waker to be woken: most teardowns
     /// (a counter, a pool's `Drop`, a synchronous release) finish at their
     /// first poll, and then need neither a task wake-up nor a boxed future
-    /// around them. A pending one is awaited later with [`finish`](Self::finish),
-    /// whose poll registers the real waker.
+    /// around them. A pending one is polled again later with a real waker,
+    /// which it then registers.
     pub(crate) fn poll_now(&mut self) -> Poll<Result<(), TeardownError>> {
-        let mut context = Context::from_waker(Waker::noop());
-        Pin::new(&mut self.future).poll(&mut context).map(|caught| self.result(caught))
+        self.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    /// Polls the teardown, inside its span.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TeardownError>> {
+        let entered = self.span.as_ref().map(|(span, _)| span.enter());
+        let caught = ready!(Pin::new(&mut self.future).poll(cx));
+        drop(entered);
+        if let Some((span, started)) = &self.span {
+            span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+            span.record("ok", matches!(caught, Ok(Ok(()))));
+        }
+        let result = caught.unwrap_or_else(|_panic| Err("the teardown panicked".into()));
+        Poll::Ready(result.map_err(|error| TeardownError { provider: self.provider, error }))
     }
 
     /// Awaits the teardown.
     pub(crate) async fn finish(mut self) -> Result<(), TeardownError> {
-        let caught = (&mut self.future).await;
-        self.result(caught)
-    }
-
-    fn result(&self, caught: std::thread::Result<Result<(), BoxError>>) -> Result<(), TeardownError> {
-        let result = caught.unwrap_or_else(|_panic| Err("the teardown panicked".into()));
-        result.map_err(|error| TeardownError { provider: self.provider, error })
+        std::future::poll_fn(|cx| self.poll(cx)).await
     }
 }

@@ -51,6 +51,7 @@ async fn tx(tag: Dep<Tag>, journal: Dep<Journal>) -> Teardown<Tx> {
     let behaviour = tag.behaviour.clone();
     Teardown::new(Tx { id: tag.id.clone() }, move |tx, outcome| async move {
         if behaviour == "slow-commit" {
+            journal.record(format!("commit started {}", tx.id));
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         journal.record(format!("teardown tx {} ({outcome})", tx.id));
@@ -378,6 +379,32 @@ async fn a_client_that_disconnects_mid_handler_gets_its_values_torn_down_as_canc
             "handler started c1",
             "teardown tx c1 (cancelled)",
             "teardown tag c1 (cancelled)",
+        ]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_disconnects_during_a_commit_does_not_cut_the_commit_short() {
+    let server = Server::start().await;
+    let mut client = TcpStream::connect(&server.address).await.expect("connect");
+    let request = "GET /ok HTTP/1.1\r\nhost: test\r\nx-id: d1\r\nx-behaviour: slow-commit\r\n\r\n";
+    client.write_all(request.as_bytes()).await.expect("write");
+    server.journal.wait_for("commit started d1").await;
+    drop(client);
+    server.journal.wait_for("teardown tag d1 (cancelled)").await;
+    // The commit in progress ran to its end (with the outcome decided for the
+    // response); what was left to tear down ran with `Cancelled`.
+    assert_eq!(
+        server.journal.of("d1"),
+        [
+            "setup tag d1",
+            "setup cleanup d1",
+            "setup tx d1",
+            "commit started d1",
+            "teardown tx d1 (success)",
+            "teardown cleanup d1 (cancelled)",
+            "teardown tag d1 (cancelled)",
         ]
     );
     server.stop().await;
