@@ -126,7 +126,7 @@ impl<R: Registry> ScopeInner<R> {
     /// `Ok` with the failures and what is left for after the response (the
     /// after-response values set up before every before-response one), or
     /// `Err` with the teardowns still to await.
-    pub(crate) fn close_now(&self, outcome: Outcome, all: bool) -> Result<Closed<R>, Closing<R>> {
+    pub(crate) fn close_now(&self, outcome: Outcome, all: bool) -> Result<Closed<R>, Box<Closing<R>>> {
         let Some((entries, outcome)) = self.take_entries(outcome) else {
             return Ok((Ok(()), None));
         };
@@ -141,7 +141,7 @@ impl<R: Registry> ScopeInner<R> {
             Teardowns { entries, stop, outcome, errors: Vec::new(), running: None, held: false };
         match teardowns.advance_now() {
             true => Ok(teardowns.finish(&self.app)),
-            false => Err(Closing { app: self.app.clone(), teardowns }),
+            false => Err(Box::new(Closing { app: self.app.clone(), teardowns })),
         }
     }
 
@@ -469,7 +469,7 @@ impl<R: Registry> SharedScope<R> {
     /// # Errors
     ///
     /// The [`Closing`] to await when a teardown did not finish at once.
-    pub fn close_before_response(&self, outcome: Outcome) -> Result<Closed<R>, Closing<R>> {
+    pub fn close_before_response(&self, outcome: Outcome) -> Result<Closed<R>, Box<Closing<R>>> {
         self.0.close_now(outcome, false)
     }
 
