@@ -176,7 +176,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
             Lookup::Missing => {}
         }
         let overridden = self.app.overrides.as_ref().is_some_and(|overrides| overrides[index].is_some());
-        if overridden || tracing::enabled!(tracing::Level::DEBUG) {
+        if overridden || scope.traced() {
             return None;
         }
         let result = (entry.setup_now)(self)?;
@@ -236,13 +236,17 @@ impl<'r, R: Registry> Resolver<'r, R> {
         let entry = &R::PROVIDERS[index];
         let replacement = app.overrides.as_ref().and_then(|overrides| overrides[index].as_ref());
         let overridden = replacement.is_some();
+        let spanned = match self.scope {
+            Some(scope) => scope.traced(),
+            None => tracing::enabled!(tracing::Level::DEBUG),
+        };
         let future = match replacement {
             Some(replace) => replace(),
             None => (entry.setup)(self),
         };
         // A span only when someone listens: creating one costs even when no
         // subscriber wants it (a dependency may turn on `tracing`'s `log` bridge).
-        if !tracing::enabled!(tracing::Level::DEBUG) {
+        if !spanned {
             return future;
         }
         Box::pin(traced(future, entry.name(), entry.scope(), overridden))

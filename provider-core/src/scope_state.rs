@@ -1,6 +1,7 @@
 //! Scopes: the per-request (or hand-opened) cache of values and their teardown.
 
 use std::any::Any;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::app::App;
@@ -24,6 +25,32 @@ pub(crate) enum Lookup {
 pub(crate) struct ScopeInner<R: Registry> {
     app: App<R>,
     state: Mutex<ScopeState>,
+    traced: Traced,
+}
+
+/// Whether setup and teardown spans are recorded in a scope: asked of
+/// `tracing` once per scope, on first need. (`tracing::enabled!` costs a
+/// dispatcher lookup when no subscriber filters the level out statically,
+/// which is every call when none is installed.)
+#[derive(Default)]
+pub(crate) struct Traced(AtomicU8); // 0: not asked yet, then `NO` or `YES`
+
+impl Traced {
+    const NO: u8 = 1;
+    const YES: u8 = 2;
+
+    #[inline]
+    pub(crate) fn get(&self) -> bool {
+        match self.0.load(Ordering::Relaxed) {
+            Self::NO => false,
+            Self::YES => true,
+            _ => {
+                let traced = tracing::enabled!(tracing::Level::DEBUG);
+                self.0.store(if traced { Self::YES } else { Self::NO }, Ordering::Relaxed);
+                traced
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -38,7 +65,12 @@ struct ScopeState {
 
 impl<R: Registry> ScopeInner<R> {
     pub(crate) fn new(app: App<R>) -> Self {
-        Self { app, state: Mutex::new(ScopeState::default()) }
+        Self { app, state: Mutex::new(ScopeState::default()), traced: Traced::default() }
+    }
+
+    /// Whether spans are recorded in this scope.
+    pub(crate) fn traced(&self) -> bool {
+        self.traced.get()
     }
 
     fn state(&self) -> MutexGuard<'_, ScopeState> {
@@ -137,8 +169,9 @@ impl<R: Registry> ScopeInner<R> {
                 .position(|entry| entry.has_teardown() && entry.timing == TeardownTiming::BeforeResponse)
                 .unwrap_or(entries.len()),
         };
+        let traced = self.traced();
         let mut teardowns =
-            Teardowns { entries, stop, outcome, errors: Vec::new(), running: None, held: false };
+            Teardowns { entries, stop, outcome, traced, errors: Vec::new(), running: None, held: false };
         match teardowns.advance_now() {
             true => Ok(teardowns.finish(&self.app)),
             false => Err(Box::new(Closing { app: self.app.clone(), teardowns })),
@@ -197,6 +230,7 @@ impl<R: Registry> Closing<R> {
             entries: Vec::new(),
             stop: 0,
             outcome: Outcome::Cancelled,
+            traced: false,
             errors: Vec::new(),
             running: None,
             held: false,
@@ -224,6 +258,8 @@ struct Teardowns {
     entries: Vec<Entry>,
     stop: usize,
     outcome: Outcome,
+    /// Teardowns run in spans.
+    traced: bool,
     errors: Vec<TeardownError>,
     /// The teardown that did not finish at its first poll.
     running: Option<Running>,
@@ -243,7 +279,7 @@ impl Teardowns {
                 self.held = true;
                 return true;
             }
-            if let Some(mut running) = entry.start(self.outcome) {
+            if let Some(mut running) = entry.start(self.outcome, self.traced) {
                 match running.poll_now() {
                     Poll::Ready(result) => self.record(result),
                     Poll::Pending => {
@@ -275,7 +311,7 @@ impl Teardowns {
                 self.held = true;
                 return;
             }
-            self.running = entry.start(self.outcome);
+            self.running = entry.start(self.outcome, self.traced);
         }
     }
 
@@ -452,6 +488,7 @@ impl<R: Registry> SharedScope<R> {
     /// Runs `call` with the current task's request scope of registry `R`,
     /// borrowed: `None` when there is none.
     #[cfg(feature = "axum")]
+    #[inline]
     pub(crate) fn with_current<T>(call: impl FnOnce(&ScopeInner<R>) -> T) -> Option<T> {
         CURRENT.try_with(|current| current.downcast_ref::<ScopeInner<R>>().map(call)).ok().flatten()
     }

@@ -339,13 +339,12 @@ impl Entry {
         (self.released)(&self.value)
     }
 
-    /// Starts the teardown (in a `provider.teardown` span when a subscriber
-    /// listens): `None` when there is none to run (the value is dropped here).
-    pub(crate) fn start(self, outcome: Outcome) -> Option<Running> {
+    /// Starts the teardown (in a `provider.teardown` span when `traced`):
+    /// `None` when there is none to run (the value is dropped here).
+    pub(crate) fn start(self, outcome: Outcome, traced: bool) -> Option<Running> {
         let Self { provider, value, teardown, .. } = self;
         let run = teardown?;
-        // A span only when someone listens (see `resolver::traced`).
-        let span = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+        let span = traced.then(|| {
             let span = tracing::debug_span!(
                 "provider.teardown",
                 provider,
@@ -353,7 +352,7 @@ impl Entry {
                 elapsed_us = tracing::field::Empty,
                 ok = tracing::field::Empty,
             );
-            (span, std::time::Instant::now())
+            Box::new((span, std::time::Instant::now()))
         });
         let future = AssertUnwindSafe((run.unwrap)(value, run.run, outcome)).catch_unwind();
         Some(Running { provider, future, span })
@@ -362,7 +361,8 @@ impl Entry {
     /// Runs the teardown (or just drops a value that has none). A panicking
     /// teardown is reported as a failure of that teardown.
     pub(crate) async fn finish(self, outcome: Outcome) -> Result<(), TeardownError> {
-        match self.start(outcome) {
+        // A span only when someone listens (see `resolver::traced`).
+        match self.start(outcome, tracing::enabled!(tracing::Level::DEBUG)) {
             Some(running) => running.finish().await,
             None => Ok(()),
         }
@@ -375,7 +375,8 @@ impl Entry {
 pub(crate) struct Running {
     provider: &'static str,
     future: futures_util::future::CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Result<(), BoxError>>>>,
-    span: Option<(tracing::Span, std::time::Instant)>,
+    /// Only when spans are recorded: boxed, to keep the common case small.
+    span: Option<Box<(tracing::Span, std::time::Instant)>>,
 }
 
 impl Running {
@@ -395,10 +396,11 @@ impl Running {
 
     /// Polls the teardown, inside its span.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), TeardownError>> {
-        let entered = self.span.as_ref().map(|(span, _)| span.enter());
+        let entered = self.span.as_ref().map(|spanned| spanned.0.enter());
         let caught = ready!(Pin::new(&mut self.future).poll(cx));
         drop(entered);
-        if let Some((span, started)) = &self.span {
+        if let Some(spanned) = &self.span {
+            let (span, started) = &**spanned;
             span.record("elapsed_us", u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
             span.record("ok", matches!(caught, Ok(Ok(()))));
         }
