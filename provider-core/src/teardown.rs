@@ -19,10 +19,67 @@ use crate::scope::ScopeKind;
 #[doc(hidden)]
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A teardown closure with its value's type erased: it takes the value out
-/// of a `&mut Option<T>` passed as `&mut dyn Any`, so that the scope can call
-/// it without a second, typed box around it.
-type TeardownFn = Box<dyn FnOnce(&mut dyn Any, Outcome) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
+/// A teardown with its value's type erased: the closure, then the future it
+/// returns, in one allocation ([`Stage`]).
+type TeardownFn = Pin<Box<dyn TeardownState + Send>>;
+
+/// What the scope does with an erased teardown: hand it the value, then poll
+/// it as a future.
+trait TeardownState: Future<Output = Result<(), BoxError>> {
+    /// Hands over the value and the outcome, from a `&mut Option<(T, Outcome)>`
+    /// passed as `&mut dyn Any`. The closure runs at the first poll.
+    fn hand_over(self: Pin<&mut Self>, slot: &mut dyn Any);
+}
+
+pin_project_lite::pin_project! {
+    /// A teardown closure waiting for its value, then the future it returned,
+    /// in place.
+    #[project = StageProjection]
+    enum Stage<T, F, Fut> {
+        Waiting { teardown: Option<F>, handed: Option<(T, Outcome)> },
+        Running { #[pin] future: Fut },
+    }
+}
+
+impl<T, F, Fut> TeardownState for Stage<T, F, Fut>
+where
+    T: 'static,
+    F: FnOnce(T, Outcome) -> Fut,
+    Fut: Future,
+    Fut::Output: TeardownResult,
+{
+    fn hand_over(self: Pin<&mut Self>, slot: &mut dyn Any) {
+        if let StageProjection::Waiting { handed, .. } = self.project() {
+            *handed = slot.downcast_mut::<Option<(T, Outcome)>>().and_then(Option::take);
+        }
+    }
+}
+
+impl<T, F, Fut> Future for Stage<T, F, Fut>
+where
+    F: FnOnce(T, Outcome) -> Fut,
+    Fut: Future,
+    Fut::Output: TeardownResult,
+{
+    type Output = Result<(), BoxError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match self.as_mut().project() {
+                StageProjection::Waiting { teardown, handed } => match (teardown.take(), handed.take()) {
+                    (Some(teardown), Some((value, outcome))) => {
+                        let future = teardown(value, outcome);
+                        self.set(Self::Running { future });
+                    }
+                    _ => return Poll::Ready(Err("the value to tear down has an unexpected type".into())),
+                },
+                StageProjection::Running { future } => {
+                    return future.poll(cx).map(TeardownResult::into_teardown_result);
+                }
+            }
+        }
+    }
+}
 
 /// A provided value together with the code that tears it down.
 ///
@@ -65,19 +122,7 @@ impl<T: Send + 'static> Teardown<T> {
         Fut: Future + Send + 'static,
         Fut::Output: TeardownResult,
     {
-        Self {
-            value,
-            teardown: Box::new(move |slot: &mut dyn Any, outcome| {
-                match slot.downcast_mut::<Option<T>>().and_then(Option::take) {
-                    Some(value) => {
-                        Box::pin(async move { teardown(value, outcome).await.into_teardown_result() })
-                    }
-                    None => Box::pin(std::future::ready(Err(
-                        "the value to tear down has an unexpected type".into(),
-                    ))),
-                }
-            }),
-        }
+        Self { value, teardown: Box::pin(Stage::Waiting { teardown: Some(teardown), handed: None }) }
     }
 
     /// The value, for inspection before it is handed to consumers.
@@ -230,7 +275,11 @@ where
     T: 'static,
 {
     match unwrap_stored::<S>(stored) {
-        Ok(stored) => run(&mut Some(stored.into_value()), outcome),
+        Ok(stored) => {
+            let mut run = run;
+            run.as_mut().hand_over(&mut Some((stored.into_value(), outcome)));
+            run
+        }
         Err(error) => Box::pin(std::future::ready(Err(error))),
     }
 }

@@ -574,3 +574,66 @@ mod failing_startup {
         assert_eq!(events.take(), ["setup config", "teardown config (setup failed)"]);
     }
 }
+
+/// Teardowns that panic: each is reported as a failed teardown, naming its
+/// provider, and the others still run.
+mod panicking_teardowns {
+    use super::*;
+
+    struct Calm;
+    struct Hasty;
+    struct Late;
+
+    #[provider]
+    fn calm(events: Dep<Journal>) -> Teardown<Calm> {
+        let events = events.clone();
+        Teardown::new(
+            Calm,
+            move |_, outcome| async move { events.record(format!("teardown calm ({outcome})")) },
+        )
+    }
+
+    /// Panics in the closure, before it returns its future.
+    #[provider]
+    fn hasty(_calm: Dep<Calm>) -> Teardown<Hasty> {
+        #[expect(unreachable_code, reason = "the closure panics before it returns its future")]
+        Teardown::new(Hasty, |_, _| {
+            panic!("hasty panics in its closure");
+            std::future::ready(())
+        })
+    }
+
+    /// Panics inside its future, after an await.
+    #[provider]
+    fn late(_hasty: Dep<Hasty>) -> Teardown<Late> {
+        Teardown::new(Late, |_, _| async move {
+            tokio::task::yield_now().await;
+            if true {
+                panic!("late panics in its future");
+            }
+        })
+    }
+
+    #[providers(events, calm, hasty, late)]
+    struct PanickyProviders;
+
+    #[tokio::test]
+    async fn each_is_a_failed_teardown_and_the_others_still_run() {
+        let events = Journal::default();
+        let app =
+            App::<PanickyProviders>::builder().override_value(events.clone()).build().await.expect("app");
+        let mut scope = app.scope();
+        drop(scope.get::<Late>().await.expect("late"));
+        let errors = scope.close(Outcome::Success).await.expect_err("two teardowns panicked");
+        let failed: Vec<_> = errors.errors().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            failed,
+            [
+                "teardown of `late` failed: the teardown panicked",
+                "teardown of `hasty` failed: the teardown panicked",
+            ]
+        );
+        assert_eq!(events.take(), ["teardown calm (success)"]);
+        app.shutdown().await.expect("clean shutdown");
+    }
+}
