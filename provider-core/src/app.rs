@@ -135,7 +135,11 @@ impl<R: Registry> App<R> {
         T: Send + Sync + 'static,
         <R as Provides<T>>::Scope: InjectableInto<AppScope>,
     {
-        Resolver::new(&self.inner, None, None).shared::<T>().await
+        let mut resolver = Resolver::new(&self.inner, None, None);
+        match resolver.shared_now::<T>() {
+            Some(ready) => ready,
+            None => resolver.shared::<T>().await,
+        }
     }
 
     /// Tears down every app-scoped value in reverse order of setup, with
