@@ -10,7 +10,9 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::IntoResponse as _;
 use axum::response::Response;
-use axum_providers_core::__private::{BoxFuture, Closed, CurrentScopeFuture, SharedScope, internal_error};
+use axum_providers_core::__private::{
+    BoxFuture, Closed, Closing, CurrentScopeFuture, SharedScope, internal_error,
+};
 use axum_providers_core::{App, Outcome, ProviderRejection, Registry};
 use futures_util::FutureExt as _;
 use futures_util::future::{CatchUnwind, Either};
@@ -128,14 +130,13 @@ pin_project_lite::pin_project! {
         #[pin]
         handled: CurrentScopeFuture<CatchUnwind<AssertUnwindSafe<Either<F, BoxFuture<'static, Result<Response, Infallible>>>>>>,
         guard: CancelGuard<R>,
-        // Teardowns that did not finish at their first poll, with the
-        // response they decide.
+        // Teardowns still in progress, with the response they decide.
         closing: Option<Box<PendingClose<R>>>,
     }
 }
 
 struct PendingClose<R: Registry> {
-    teardowns: BoxFuture<'static, Closed<R>>,
+    teardowns: Box<Closing<R>>,
     response: Response,
     outcome: Outcome,
 }
@@ -150,7 +151,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if let Some(mut pending) = this.closing.take() {
-            return match pending.teardowns.as_mut().poll(cx) {
+            return match pending.teardowns.poll_close(cx) {
                 Poll::Ready(closed) => {
                     Poll::Ready(Ok(respond(&this.guard.scope, pending.response, pending.outcome, closed)))
                 }
@@ -176,22 +177,15 @@ where
                 (internal_error(), Outcome::Panicked)
             }
         };
-        // Most teardowns finish at their first poll: those close the scope
-        // here; the others are awaited, boxed, on the next polls.
+        // The teardowns are polled here, with this request's waker: most
+        // finish at once; one in progress (a commit waiting for the database)
+        // is polled again when it wakes the request.
         this.guard.closed = true;
-        match this.guard.scope.close_before_response(outcome) {
+        match this.guard.scope.close_before_response(outcome, cx) {
             Ok(closed) => Poll::Ready(Ok(respond(&this.guard.scope, response, outcome, closed))),
-            Err(closing) => {
-                let mut teardowns: BoxFuture<'static, Closed<R>> = Box::pin(closing.run());
-                match teardowns.as_mut().poll(cx) {
-                    Poll::Ready(closed) => {
-                        Poll::Ready(Ok(respond(&this.guard.scope, response, outcome, closed)))
-                    }
-                    Poll::Pending => {
-                        *this.closing = Some(Box::new(PendingClose { teardowns, response, outcome }));
-                        Poll::Pending
-                    }
-                }
+            Err(teardowns) => {
+                *this.closing = Some(Box::new(PendingClose { teardowns, response, outcome }));
+                Poll::Pending
             }
         }
     }

@@ -13,7 +13,7 @@ use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
 use crate::scope::{Exclusive, ScopeKind, Shareable};
 use crate::teardown::{Entry, Erased, Running, StoreAs, Stored, TeardownTiming};
-use std::task::Poll;
+use std::task::{Context, Poll, ready};
 
 /// What a scope holds for one provider.
 pub(crate) enum Lookup {
@@ -152,13 +152,19 @@ impl<R: Registry> ScopeInner<R> {
 
     /// Closes the scope before the response is sent: tears down, in reverse
     /// order of setup, everything from the first before-response value on
-    /// (everything when `all`), without awaiting as long as each teardown
-    /// finishes at its first poll.
+    /// (everything when `all`), polling each teardown with `cx`.
     ///
     /// `Ok` with the failures and what is left for after the response (the
-    /// after-response values set up before every before-response one), or
-    /// `Err` with the teardowns still to await.
-    pub(crate) fn close_now(&self, outcome: Outcome, all: bool) -> Result<Closed<R>, Box<Closing<R>>> {
+    /// after-response values set up before every before-response one) when
+    /// every teardown finished at once, or `Err` with the teardowns still to
+    /// poll ([`Closing::poll_close`]); the one in progress has registered
+    /// `cx`'s waker.
+    pub(crate) fn close(
+        &self,
+        outcome: Outcome,
+        all: bool,
+        cx: &mut Context<'_>,
+    ) -> Result<Closed<R>, Box<Closing<R>>> {
         let Some((entries, outcome)) = self.take_entries(outcome) else {
             return Ok((Ok(()), None));
         };
@@ -172,19 +178,27 @@ impl<R: Registry> ScopeInner<R> {
         let traced = self.traced();
         let mut teardowns =
             Teardowns { entries, stop, outcome, traced, errors: Vec::new(), running: None, held: false };
-        match teardowns.advance_now() {
-            true => Ok(teardowns.finish(&self.app)),
-            false => Err(Box::new(Closing { app: self.app.clone(), teardowns })),
+        match teardowns.poll_advance(cx) {
+            Poll::Ready(()) => Ok(teardowns.finish(&self.app)),
+            Poll::Pending => Err(Box::new(Closing { app: self.app.clone(), teardowns })),
         }
     }
 
     /// Closes the scope and runs every teardown before returning (scopes opened
     /// by hand).
     pub(crate) async fn close_all(&self, outcome: Outcome) -> Result<(), TeardownErrors> {
-        match self.close_now(outcome, true) {
-            Ok((result, _)) => result,
-            Err(closing) => closing.run().await.0,
-        }
+        let mut closing = None;
+        std::future::poll_fn(|cx| match closing.as_mut() {
+            None => match self.close(outcome, true, cx) {
+                Ok((result, _)) => Poll::Ready(result),
+                Err(pending) => {
+                    closing = Some(pending);
+                    Poll::Pending
+                }
+            },
+            Some(pending) => pending.poll_close(cx).map(|(result, _)| result),
+        })
+        .await
     }
 
     /// Closes the scope without waiting: teardown runs on the app's worker.
@@ -222,10 +236,11 @@ pub struct Closing<R: Registry> {
 }
 
 impl<R: Registry> Closing<R> {
-    /// Awaits the teardowns left, last to first, then hands over what is left
-    /// for after the response.
-    pub async fn run(mut self) -> Closed<R> {
-        self.teardowns.run().await;
+    /// Polls the teardowns left, last to first; once they are done, hands
+    /// over what is left for after the response. Not to be polled again after
+    /// it returned `Ready`.
+    pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Closed<R>> {
+        ready!(self.teardowns.poll_advance(cx));
         let done = Teardowns {
             entries: Vec::new(),
             stop: 0,
@@ -236,7 +251,7 @@ impl<R: Registry> Closing<R> {
             held: false,
         };
         let teardowns = std::mem::replace(&mut self.teardowns, done);
-        teardowns.finish(&self.app)
+        Poll::Ready(teardowns.finish(&self.app))
     }
 }
 
@@ -269,47 +284,26 @@ struct Teardowns {
 }
 
 impl Teardowns {
-    /// Runs teardowns, last to first, while each finishes at its first poll.
-    /// `true` when nothing is left to await.
-    fn advance_now(&mut self) -> bool {
-        while self.entries.len() > self.stop {
-            let Some(entry) = self.entries.pop() else { break };
-            if entry.has_teardown() && entry.in_use() {
-                self.entries.push(entry);
-                self.held = true;
-                return true;
-            }
-            if let Some(mut running) = entry.start(self.outcome, self.traced) {
-                match running.poll_now() {
-                    Poll::Ready(result) => self.record(result),
-                    Poll::Pending => {
-                        self.running = Some(running);
-                        return false;
-                    }
-                }
-            }
-        }
-        true
-    }
-
-    /// Awaits the teardowns left, last to first. The one in progress stays in
-    /// `self` while awaited, so that a request dropped in the middle of it
-    /// hands it to the app's worker instead of cutting it short.
-    async fn run(&mut self) {
+    /// Runs the teardowns, last to first, polling each with `cx`: `Ready`
+    /// when none is left to run now (or a value is still held), `Pending`
+    /// while one is in progress. The one in progress stays in `self`, so that
+    /// a request dropped in the middle of it hands it to the app's worker
+    /// instead of cutting it short.
+    fn poll_advance(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             if let Some(running) = self.running.as_mut() {
-                let result = std::future::poll_fn(|cx| running.poll(cx)).await;
+                let result = ready!(running.poll(cx));
                 self.running = None;
                 self.record(result);
             }
             if self.entries.len() <= self.stop {
-                return;
+                return Poll::Ready(());
             }
-            let Some(entry) = self.entries.pop() else { return };
+            let Some(entry) = self.entries.pop() else { return Poll::Ready(()) };
             if entry.has_teardown() && entry.in_use() {
                 self.entries.push(entry);
                 self.held = true;
-                return;
+                return Poll::Ready(());
             }
             self.running = entry.start(self.outcome, self.traced);
         }
@@ -499,15 +493,19 @@ impl<R: Registry> SharedScope<R> {
         CURRENT.scope(current, future)
     }
 
-    /// Tears down the before-response part, without awaiting when every
-    /// teardown finishes at its first poll; otherwise the rest is to be
-    /// awaited with [`Closing::run`].
+    /// Tears down the before-response part, polling each teardown with
+    /// `cx`; when one is still in progress, the rest is to be polled with
+    /// [`Closing::poll_close`].
     ///
     /// # Errors
     ///
-    /// The [`Closing`] to await when a teardown did not finish at once.
-    pub fn close_before_response(&self, outcome: Outcome) -> Result<Closed<R>, Box<Closing<R>>> {
-        self.0.close_now(outcome, false)
+    /// The [`Closing`] to poll when a teardown did not finish at once.
+    pub fn close_before_response(
+        &self,
+        outcome: Outcome,
+        cx: &mut Context<'_>,
+    ) -> Result<Closed<R>, Box<Closing<R>>> {
+        self.0.close(outcome, false, cx)
     }
 
     /// Closes without waiting (teardown runs on the app's worker).

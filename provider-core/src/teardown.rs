@@ -5,7 +5,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker, ready};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -432,15 +432,6 @@ impl Running {
     /// The provider whose teardown this is.
     pub(crate) fn provider(&self) -> &'static str {
         self.provider
-    }
-
-    /// Polls the teardown once without a waker to be woken: most teardowns
-    /// (a counter, a pool's `Drop`, a synchronous release) finish at their
-    /// first poll, and then need neither a task wake-up nor a boxed future
-    /// around them. A pending one is polled again later with a real waker,
-    /// which it then registers.
-    pub(crate) fn poll_now(&mut self) -> Poll<Result<(), TeardownError>> {
-        self.poll(&mut Context::from_waker(Waker::noop()))
     }
 
     /// Polls the teardown, inside its span.
