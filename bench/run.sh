@@ -28,11 +28,19 @@ psql -h 127.0.0.1 -U postgres -qc "TRUNCATE bench_items" providers_bench
 cargo build --release -q -p axum-providers-bench
 BIN="${CARGO_TARGET_DIR:-target}/release/bench-server"
 WORK="$(mktemp -d)"
-cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+# PostgreSQL runs on core 1 with wrk, so that the database's work does not
+# preempt the servers on core 0 at random (new backends inherit the
+# postmaster's affinity); every core is given back on exit.
+pin_postgres() { for pid in $(pgrep -x postgres); do taskset -a -p -c "$1" "$pid" >/dev/null 2>&1 || true; done; }
+pin_postgres 1
+cleanup() {
+    kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"
+    pin_postgres "0-$(($(nproc) - 1))"
+}
 PIDS=()
 trap cleanup EXIT
 
-# Servers on core 0, wrk on core 1 (this machine has two).
+# Servers on core 0, wrk and PostgreSQL on core 1 (this machine has two).
 taskset -c 0 "$BIN" providers 3101 >"$WORK/providers.log" 2>&1 & PIDS+=($!); PROVIDERS_PID=$!
 taskset -c 0 "$BIN" handwritten 3102 >"$WORK/handwritten.log" 2>&1 & PIDS+=($!); HANDWRITTEN_PID=$!
 for port in 3101 3102; do
@@ -43,16 +51,19 @@ declare -A PORT=([providers]=3101 [handwritten]=3102)
 TICK=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # wrk's latency to microseconds.
 to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else print n * 1000000 }'; }
 
-run_wrk() { # server route duration -> "rps p50_us p99_us requests cpu_us_per_request"
-    local server=$1 route=$2 duration=$3 before after out
+run_wrk() { # server route duration -> "rps p50_us p99_us requests cpu_us_per_request user_us_per_request"
+    local server=$1 route=$2 duration=$3 before after user_before user_after out
     before=$(cpu_ticks "${PID[$server]}")
+    user_before=$(user_ticks "${PID[$server]}")
     out=$(taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${duration}s" --latency -H 'x-request-id: 42' \
         "http://127.0.0.1:${PORT[$server]}$route")
     after=$(cpu_ticks "${PID[$server]}")
+    user_after=$(user_ticks "${PID[$server]}")
     local rps p50 p99 requests errors
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(to_us "$(awk '$1 == "50%" {print $2}' <<<"$out")")
@@ -60,23 +71,27 @@ run_wrk() { # server route duration -> "rps p50_us p99_us requests cpu_us_per_re
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
     errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
     if [ -n "$errors" ]; then echo "warning: $server $route: $errors non-2xx responses" >&2; fi
-    awk -v r="$rps" -v a="$p50" -v b="$p99" -v n="$requests" -v t="$((after - before))" -v k="$TICK" \
-        'BEGIN { printf "%s %s %s %s %.2f\n", r, a, b, n, (t / k) * 1e6 / n }'
+    awk -v r="$rps" -v a="$p50" -v b="$p99" -v n="$requests" -v t="$((after - before))" \
+        -v u="$((user_after - user_before))" -v k="$TICK" \
+        'BEGIN { printf "%s %s %s %s %.2f %.2f\n", r, a, b, n, (t / k) * 1e6 / n, (u / k) * 1e6 / n }'
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); $(rustc --version); wrk -t1 -c$CONNECTIONS -d${DURATION}s"
 echo "warm-up"
 for route in "${ROUTES[@]}"; do for server in providers handwritten; do run_wrk "$server" "$route" 1 >/dev/null; done; done
 
-printf '%-7s %-12s %5s %10s %9s %9s %9s\n' route server round req/s p50_us p99_us cpu_us
+# cpu_us: the server's CPU time (user + system) per request; user_us: the
+# part spent in the server's own code (the kernel's share, network and
+# scheduling, varies most from run to run on a shared machine).
+printf '%-7s %-12s %5s %10s %9s %9s %9s %9s\n' route server round req/s p50_us p99_us cpu_us user_us
 for round in $(seq 1 "$ROUNDS"); do
     order="providers handwritten"
     if [ $((round % 2)) -eq 0 ]; then order="handwritten providers"; fi
     for route in "${ROUTES[@]}"; do
         for server in $order; do
-            read -r rps p50 p99 _ cpu <<<"$(run_wrk "$server" "$route" "$DURATION")"
-            printf '%-7s %-12s %5s %10s %9s %9s %9s\n' "$route" "$server" "$round" "$rps" "$p50" "$p99" "$cpu"
-            echo "$route $server $rps $cpu" >>"$WORK/results"
+            read -r rps p50 p99 _ cpu user <<<"$(run_wrk "$server" "$route" "$DURATION")"
+            printf '%-7s %-12s %5s %10s %9s %9s %9s %9s\n' "$route" "$server" "$round" "$rps" "$p50" "$p99" "$cpu" "$user"
+            echo "$route $server $rps $cpu $user" >>"$WORK/results"
         done
     done
 done
@@ -95,6 +110,15 @@ awk -v a="$rss_100k" -v b="$rss_1m" 'BEGIN { printf "rss_100k_kib=%s rss_1m_kib=
 echo "criterion micro-benchmarks"
 cargo bench -q -p axum-providers-bench --bench resolve -- --warm-up-time 1 --measurement-time 3 2>/dev/null \
     | grep -E "^[a-z_/ ]+time:|^[a-z_/]+$|time:" || true
+
+echo "server user-space CPU per request (mean of $ROUNDS rounds)"
+for route in "${ROUTES[@]}"; do
+    awk -v route="$route" '
+        $1 == route && $2 == "providers"   { pu += $5; pn++ }
+        $1 == route && $2 == "handwritten" { hu += $5; hn++ }
+        END { printf "  %-7s providers %.2f us, hand-written %.2f us, difference %+.2f us\n", route, pu / pn, hu / hn, pu / pn - hu / hn }
+    ' "$WORK/results"
+done
 
 echo "summary (mean of $ROUNDS rounds)"
 for route in "${ROUTES[@]}"; do

@@ -4,7 +4,10 @@
 //! - `request_graph_7`: a request graph of 7 providers (2 app, 4 request,
 //!   1 transient, one with an async teardown) set up in a scope and torn down;
 //! - `teardown_8`: the teardown machinery alone: closing a scope that holds 8
-//!   values with teardowns.
+//!   values with teardowns;
+//! - `*_request`: one request through each server's real router, in process
+//!   (`/plain`, `/deps`, and `/tx` against PostgreSQL), and the hand-written
+//!   router under an identity `Router::layer`.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -167,6 +170,9 @@ fn benchmarks(c: &mut Criterion) {
         ("deps_request/providers", "/deps", &providers_router),
         ("deps_request/handwritten", "/deps", &handwritten_router),
         ("deps_request/handwritten_noop_layer", "/deps", &noop_layered_router),
+        // With PostgreSQL: a transaction (`INSERT .. RETURNING id`, commit) per request.
+        ("tx_request/providers", "/tx", &providers_router),
+        ("tx_request/handwritten", "/tx", &handwritten_router),
     ] {
         c.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| async {
