@@ -144,14 +144,16 @@ fn benchmarks(c: &mut Criterion) {
     let providers_app = runtime
         .block_on(
             App::<axum_providers_bench::providers::BenchProviders>::builder()
-                .override_value(axum_providers::sqlx::DatabaseSettings::new(&url).max_connections(1))
+                .override_value(axum_providers::sqlx::DatabaseSettings::new(&url).max_connections(10))
                 .build(),
         )
         .expect("providers app builds (is PostgreSQL running?)");
     let providers_router = axum_providers_bench::providers::router(&providers_app);
     let handwritten_router = {
         let _guard = runtime.enter();
-        let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy(&url).expect("lazy pool");
+        // The same pool size as the providers app's (10, sqlx's default).
+        let pool =
+            sqlx::postgres::PgPoolOptions::new().max_connections(10).connect_lazy(&url).expect("lazy pool");
         axum_providers_bench::handwritten::router(axum_providers_bench::handwritten::AppState {
             config: axum_providers_bench::Config { prefix: "user-".into() },
             counter: axum_providers_bench::Counter::default(),
@@ -170,7 +172,10 @@ fn benchmarks(c: &mut Criterion) {
         ("deps_request/providers", "/deps", &providers_router),
         ("deps_request/handwritten", "/deps", &handwritten_router),
         ("deps_request/handwritten_noop_layer", "/deps", &noop_layered_router),
-        // With PostgreSQL: a transaction (`INSERT .. RETURNING id`, commit) per request.
+        // With PostgreSQL: a pooled connection (`SELECT 1`), a transaction
+        // (`INSERT .. RETURNING id`, commit) per request.
+        ("sqlx_request/providers", "/sqlx", &providers_router),
+        ("sqlx_request/handwritten", "/sqlx", &handwritten_router),
         ("tx_request/providers", "/tx", &providers_router),
         ("tx_request/handwritten", "/tx", &handwritten_router),
     ] {
