@@ -13,7 +13,7 @@ mod router;
 mod serve;
 mod uses;
 
-pub use layer::{ProvidersLayer, ProvidersService};
+pub use layer::{ProvidersFuture, ProvidersLayer, ProvidersService};
 pub use readiness::readiness;
 pub use router::RouterExt;
 pub use serve::{ServeError, serve};

@@ -41,7 +41,8 @@
 //! ```
 
 pub use axum_providers_axum::{
-    ProvidersLayer, ProvidersService, RouterExt, ServeError, Uses, UsesService, readiness, serve,
+    ProvidersFuture, ProvidersLayer, ProvidersService, RouterExt, ServeError, Uses, UsesService, readiness,
+    serve,
 };
 pub use axum_providers_core::{
     Access, App, AppBuilder, AppScope, BoxError, BuildError, Check, CheckStatus, Dep, DepMut, Exclusive,
