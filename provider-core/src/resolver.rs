@@ -57,7 +57,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     {
         let name = <R as Provides<T>>::NAME;
         if <<R as Provides<T>>::Access as Access>::EXCLUSIVE {
-            return Err(ProviderError::internal(name, "an exclusive value cannot be shared with `Dep`"));
+            return Err(not_shareable(name));
         }
         let index = <R as Provides<T>>::INDEX;
         let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
@@ -81,10 +81,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     {
         let name = <R as Provides<T>>::NAME;
         if <<R as Provides<T>>::Access as Access>::EXCLUSIVE {
-            return Some(Err(ProviderError::internal(
-                name,
-                "an exclusive value cannot be shared with `Dep`",
-            )));
+            return Some(Err(not_shareable(name)));
         }
         let index = <R as Provides<T>>::INDEX;
         let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
@@ -109,9 +106,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     {
         let name = <R as Provides<T>>::NAME;
         match <<R as Provides<T>>::Scope as Scope>::KIND {
-            ScopeKind::App => {
-                Err(ProviderError::internal(name, "app-scoped values cannot be borrowed exclusively"))
-            }
+            ScopeKind::App => Err(not_lendable(name)),
             kind => lend::<R, T>(self.scoped_value(<R as Provides<T>>::INDEX, kind).await?),
         }
     }
@@ -130,9 +125,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     {
         let name = <R as Provides<T>>::NAME;
         match <<R as Provides<T>>::Scope as Scope>::KIND {
-            ScopeKind::App => {
-                Some(Err(ProviderError::internal(name, "app-scoped values cannot be borrowed exclusively")))
-            }
+            ScopeKind::App => Some(Err(not_lendable(name))),
             kind => Some(self.scoped_value_now(<R as Provides<T>>::INDEX, kind)?.and_then(lend::<R, T>)),
         }
     }
@@ -254,6 +247,14 @@ impl<'r, R: Registry> Resolver<'r, R> {
 }
 
 const REQUEST_VALUE_AT_BUILD: &str = "a request-scoped value was requested while the app was being built";
+
+fn not_shareable(provider: &'static str) -> ProviderError {
+    ProviderError::internal(provider, "an exclusive value cannot be shared with `Dep`")
+}
+
+fn not_lendable(provider: &'static str) -> ProviderError {
+    ProviderError::internal(provider, "app-scoped values cannot be borrowed exclusively")
+}
 
 /// A shared handle to a stored value of kind `kind`.
 fn share<T: Send + Sync + 'static>(

@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, ready};
 
 use crate::app::App;
 use crate::deferred::Job;
@@ -13,7 +14,6 @@ use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
 use crate::scope::{Exclusive, ScopeKind, Shareable};
 use crate::teardown::{Entry, Erased, Running, StoreAs, Stored, TeardownTiming};
-use std::task::{Context, Poll, ready};
 
 /// What a scope holds for one provider.
 pub(crate) enum Lookup {
@@ -175,9 +175,7 @@ impl<R: Registry> ScopeInner<R> {
                 .position(|entry| entry.has_teardown() && entry.timing == TeardownTiming::BeforeResponse)
                 .unwrap_or(entries.len()),
         };
-        let traced = self.traced();
-        let mut teardowns =
-            Teardowns { entries, stop, outcome, traced, errors: Vec::new(), running: None, held: false };
+        let mut teardowns = Teardowns::new(entries, stop, outcome, self.traced());
         match teardowns.poll_advance(cx) {
             Poll::Ready(()) => Ok(teardowns.finish(&self.app)),
             Poll::Pending => Err(Box::new(Closing { app: self.app.clone(), teardowns })),
@@ -225,8 +223,8 @@ impl<R: Registry> Drop for ScopeInner<R> {
 #[doc(hidden)]
 pub type Closed<R> = (Result<(), TeardownErrors>, Option<Remainder<R>>);
 
-/// A scope being closed whose teardowns did not all finish at once: await
-/// [`run`](Closing::run). Dropped before it finished (the request's future was
+/// A scope being closed whose teardowns did not all finish at once: poll it
+/// with [`poll_close`](Closing::poll_close). Dropped before it finished (the request's future was
 /// dropped), what it had not run yet goes to the app's worker with
 /// [`Outcome::Cancelled`].
 #[doc(hidden)]
@@ -241,15 +239,7 @@ impl<R: Registry> Closing<R> {
     /// it returned `Ready`.
     pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Closed<R>> {
         ready!(self.teardowns.poll_advance(cx));
-        let done = Teardowns {
-            entries: Vec::new(),
-            stop: 0,
-            outcome: Outcome::Cancelled,
-            traced: false,
-            errors: Vec::new(),
-            running: None,
-            held: false,
-        };
+        let done = Teardowns::new(Vec::new(), 0, Outcome::Cancelled, false);
         let teardowns = std::mem::replace(&mut self.teardowns, done);
         Poll::Ready(teardowns.finish(&self.app))
     }
@@ -276,7 +266,7 @@ struct Teardowns {
     /// Teardowns run in spans.
     traced: bool,
     errors: Vec<TeardownError>,
-    /// The teardown that did not finish at its first poll.
+    /// The teardown in progress.
     running: Option<Running>,
     /// A value is still held (by a streaming body, a WebSocket, a task): it
     /// and everything set up before it go to the app's worker.
@@ -284,6 +274,11 @@ struct Teardowns {
 }
 
 impl Teardowns {
+    /// `entries[stop..]` to tear down, last to first, with `outcome`.
+    fn new(entries: Vec<Entry>, stop: usize, outcome: Outcome, traced: bool) -> Self {
+        Self { entries, stop, outcome, traced, errors: Vec::new(), running: None, held: false }
+    }
+
     /// Runs the teardowns, last to first, polling each with `cx`: `Ready`
     /// when none is left to run now (or a value is still held), `Pending`
     /// while one is in progress. The one in progress stays in `self`, so that
