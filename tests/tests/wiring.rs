@@ -637,3 +637,46 @@ mod panicking_teardowns {
         app.shutdown().await.expect("clean shutdown");
     }
 }
+
+/// A plain `fn` provider with a transient dependency and a dependency that
+/// needs its future: the transient value is made once for it, not once for
+/// an attempt without a future and again for the awaited setup.
+mod transient_behind_an_async_dependency {
+    use super::*;
+
+    struct Ticket;
+    struct Slow;
+    struct Desk;
+
+    #[provider(scope = transient)]
+    fn ticket(events: Dep<Journal>) -> Ticket {
+        events.record("setup ticket");
+        Ticket
+    }
+
+    #[provider]
+    async fn slow() -> Slow {
+        tokio::task::yield_now().await;
+        Slow
+    }
+
+    #[provider(scope = transient)]
+    fn desk(_ticket: Dep<Ticket>, _slow: Dep<Slow>, events: Dep<Journal>) -> Desk {
+        events.record("setup desk");
+        Desk
+    }
+
+    #[providers(events, ticket, slow, desk)]
+    struct DeskProviders;
+
+    #[tokio::test]
+    async fn the_transient_value_is_made_once() {
+        let events = Journal::default();
+        let app = App::<DeskProviders>::builder().override_value(events.clone()).build().await.expect("app");
+        let mut scope = app.scope();
+        drop(scope.get::<Desk>().await.expect("desk"));
+        scope.close(Outcome::Success).await.expect("teardown");
+        assert_eq!(events.take(), ["setup ticket", "setup desk"]);
+        app.shutdown().await.expect("clean shutdown");
+    }
+}
