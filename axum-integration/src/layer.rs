@@ -21,6 +21,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ScopedBody;
+use crate::panic::{PollingHandler, take_location};
 
 /// Opens a request scope for every request and closes it when the handler's
 /// response is ready, before it is sent.
@@ -39,7 +40,11 @@ use crate::body::ScopedBody;
 ///   body or a WebSocket) is torn down once released, with everything set up
 ///   before it;
 /// - a failing teardown of a successful response turns it into a `500` with a
-///   generic body, so no client is told "stored" for data that was not;
+///   generic body (or the response its error chose, `Respond`), so no client
+///   is told "stored" for data that was not; the teardowns after it see that
+///   status;
+/// - values held by a streaming body are torn down with the response's
+///   outcome when the body ended, with [`Outcome::Cancelled`] when it was cut;
 /// - a panicking handler gets its scope torn down with [`Outcome::Panicked`] and
 ///   the client a `500`; the server keeps serving;
 /// - a request whose future is dropped (the client went away) gets its scope
@@ -138,7 +143,6 @@ pin_project_lite::pin_project! {
 struct PendingClose<R: Registry> {
     teardowns: Box<Closing<R>>,
     response: Response,
-    outcome: Outcome,
 }
 
 impl<F, R> Future for ProvidersFuture<F, R>
@@ -152,16 +156,18 @@ where
         let mut this = self.project();
         if let Some(mut pending) = this.closing.take() {
             return match pending.teardowns.poll_close(cx) {
-                Poll::Ready(closed) => {
-                    Poll::Ready(Ok(respond(&this.guard.scope, pending.response, pending.outcome, closed)))
-                }
+                Poll::Ready(closed) => Poll::Ready(Ok(respond(pending.response, closed))),
                 Poll::Pending => {
                     *this.closing = Some(pending);
                     Poll::Pending
                 }
             };
         }
-        let (response, outcome) = match ready!(this.handled.as_mut().poll(cx)) {
+        let polled = {
+            let _polling = PollingHandler::enter();
+            this.handled.as_mut().poll(cx)
+        };
+        let (response, outcome) = match ready!(polled) {
             Ok(Ok(response)) => {
                 let outcome = Outcome::from_status(response.status().as_u16());
                 (response, outcome)
@@ -173,7 +179,17 @@ where
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "non-string panic payload".to_owned());
-                tracing::error!(panic = %message, "handler panicked; answering 500 and tearing the request scope down");
+                match take_location() {
+                    Some(location) => tracing::error!(
+                        panic = %message,
+                        %location,
+                        "handler panicked; answering 500 and tearing the request scope down"
+                    ),
+                    None => tracing::error!(
+                        panic = %message,
+                        "handler panicked; answering 500 and tearing the request scope down"
+                    ),
+                }
                 (internal_error(), Outcome::Panicked)
             }
         };
@@ -182,32 +198,27 @@ where
         // is polled again when it wakes the request.
         this.guard.closed = true;
         match this.guard.scope.close_before_response(outcome, cx) {
-            Ok(closed) => Poll::Ready(Ok(respond(&this.guard.scope, response, outcome, closed))),
+            Ok(closed) => Poll::Ready(Ok(respond(response, closed))),
             Err(teardowns) => {
-                *this.closing = Some(Box::new(PendingClose { teardowns, response, outcome }));
+                *this.closing = Some(Box::new(PendingClose { teardowns, response }));
                 Poll::Pending
             }
         }
     }
 }
 
-/// The response, once the before-response teardowns ran: a `500` instead of
-/// a success whose teardown failed, and a body that runs the after-response
-/// teardowns when it ends.
-fn respond<R: Registry>(
-    scope: &SharedScope<R>,
-    response: Response,
-    outcome: Outcome,
-    (closed, remainder): Closed<R>,
-) -> Response {
-    let response = match closed {
-        Err(_) if outcome.is_success() && !scope.setup_failed() => {
-            tracing::error!("teardown failed after a successful response; answering 500 instead");
-            internal_error()
-        }
-        _ => response,
+/// The response, once the before-response teardowns ran: the one a failing
+/// teardown chose (or a `500`) instead of a success, and a body that runs the
+/// after-response teardowns when it ends.
+fn respond<R: Registry>(response: Response, closed: Closed<R>) -> Response {
+    let response = match closed.replaced {
+        None => response,
+        Some(chosen) => match chosen.and_then(|payload| payload.downcast::<Response>().ok()) {
+            Some(chosen) => *chosen,
+            None => internal_error(),
+        },
     };
-    match remainder {
+    match closed.remainder {
         None => response,
         Some(remainder) => response.map(|body| Body::new(ScopedBody::new(body, remainder))),
     }

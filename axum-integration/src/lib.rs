@@ -8,15 +8,19 @@
 
 mod body;
 mod layer;
+mod panic;
 mod readiness;
 mod router;
 mod serve;
 mod uses;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use layer::{ProvidersFuture, ProvidersLayer, ProvidersService};
+pub use panic::quiet_handler_panics;
 pub use readiness::readiness;
 pub use router::RouterExt;
-pub use serve::{ServeError, serve};
+pub use serve::{Serve, ServeError, serve};
 pub use uses::{Uses, UsesService};
 
 #[doc(hidden)]

@@ -1,32 +1,367 @@
-//! Serving with graceful shutdown, then app teardown.
+//! Serving with a graceful drain on SIGTERM or SIGINT, one deadline for the
+//! whole shutdown, then app teardown.
 
+use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
-use axum::Router;
-use axum_providers_core::{App, Registry, TeardownErrors};
-use tokio::net::TcpListener;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::response::{IntoResponse as _, Response};
+use axum::serve::{IncomingStream, Listener};
+use axum_providers_core::__private::BoxFuture;
+use axum_providers_core::{App, Cancellation, Cancelled, Registry, TeardownErrors};
+use http_body::{Body as _, Frame, SizeHint};
+use tokio::time::Instant;
+use tower_service::Service;
 
-/// Serves `router` on `listener` until `shutdown` resolves, lets in-flight
-/// requests finish (their request scopes close), then shuts `app` down: its
-/// app-scoped values are torn down in reverse order of setup.
+/// Serves `make_service` on `listener` until SIGTERM or SIGINT (or the future
+/// given to [`with_graceful_shutdown`](Serve::with_graceful_shutdown)), then
+/// shuts down within one deadline and tears `app` down.
 ///
-/// # Errors
+/// It takes what [`axum::serve`] takes: any [`Listener`] (a
+/// `tokio::net::TcpListener`, a `UnixListener`, `listener.tap_io(..)`), and a
+/// `Router`, `router.into_make_service()` or
+/// `router.into_make_service_with_connect_info::<SocketAddr>()`.
 ///
-/// The server's I/O error, or the app-scoped teardowns that failed.
-pub async fn serve<R, F>(
-    listener: TcpListener,
-    router: Router,
-    app: App<R>,
-    shutdown: F,
-) -> Result<(), ServeError>
+/// Shutdown, from the signal on:
+/// 1. the listener stops accepting; requests in flight, streaming bodies and
+///    WebSockets go on, each request's scope closing as usual;
+/// 2. at the deadline ([`App::shutdown_timeout`], 30 s by default), what is
+///    still running is cut: a request still running is answered `503`, a
+///    streaming body ends with an error, a socket of
+///    [`ws::WebSocketUpgrade`](crate::ws) is dropped; their values are torn
+///    down with `Outcome::Cancelled`, and a log line says how many scopes were
+///    cut;
+/// 3. the app-scoped values are torn down in reverse order of setup
+///    ([`App::shutdown_by`]), and the future resolves (`Ok` when every
+///    teardown succeeded, cut requests or not).
+///
+/// The `app` stays yours: after `serve` returns, its values without teardown
+/// can still be read.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// # use axum_providers_core as axum_providers;
+/// use axum_providers::App;
+/// # use axum_providers::{Registry, ProviderEntry};
+/// # struct AppProviders;
+/// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; }
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::<AppProviders>::builder().build().await?;
+/// let router: Router = Router::new().route("/", get(|| async { "hello" }));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum_providers_axum::serve(listener, router, &app).await?; // until SIGTERM or Ctrl-C
+/// # Ok(()) }
+/// ```
+pub fn serve<L, M, S, R>(listener: L, make_service: M, app: &App<R>) -> Serve<L, M, R>
 where
+    L: Listener,
+    L::Addr: fmt::Debug,
+    M: for<'a> Service<IncomingStream<'a, L>, Error = Infallible, Response = S> + Send + 'static,
+    for<'a> <M as Service<IncomingStream<'a, L>>>::Future: Send,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
     R: Registry,
-    F: Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await.map_err(ServeError::Io)?;
-    tracing::debug!("server drained; shutting the app container down");
-    app.shutdown().await.map_err(ServeError::Teardown)
+    Serve { listener, make_service, app: app.clone(), signal: None }
+}
+
+/// The future of [`serve`] (through `IntoFuture`), with its settings.
+#[must_use = "a server does nothing unless awaited"]
+pub struct Serve<L, M, R: Registry> {
+    listener: L,
+    make_service: M,
+    app: App<R>,
+    signal: Option<BoxFuture<'static, ()>>,
+}
+
+impl<L, M, R: Registry> Serve<L, M, R> {
+    /// Starts the shutdown when `signal` resolves, instead of on SIGTERM or
+    /// SIGINT (a test stops its server this way).
+    pub fn with_graceful_shutdown(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.signal = Some(Box::pin(signal));
+        self
+    }
+}
+
+impl<L, M, R: Registry> fmt::Debug for Serve<L, M, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Serve").field("app", &self.app).finish_non_exhaustive()
+    }
+}
+
+impl<L, M, S, R> IntoFuture for Serve<L, M, R>
+where
+    L: Listener,
+    L::Addr: fmt::Debug,
+    M: for<'a> Service<IncomingStream<'a, L>, Error = Infallible, Response = S> + Send + 'static,
+    for<'a> <M as Service<IncomingStream<'a, L>>>::Future: Send,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+    R: Registry,
+{
+    type Output = Result<(), ServeError>;
+    type IntoFuture = BoxFuture<'static, Result<(), ServeError>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+impl<L, M, S, R> Serve<L, M, R>
+where
+    L: Listener,
+    L::Addr: fmt::Debug,
+    M: for<'a> Service<IncomingStream<'a, L>, Error = Infallible, Response = S> + Send + 'static,
+    for<'a> <M as Service<IncomingStream<'a, L>>>::Future: Send,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+    R: Registry,
+{
+    async fn run(self) -> Result<(), ServeError> {
+        let Self { listener, make_service, app, signal } = self;
+        let timeout = app.shutdown_timeout();
+        let (started, mut signalled) = tokio::sync::oneshot::channel::<Instant>();
+        let signal = async move {
+            let cause = match signal {
+                Some(signal) => {
+                    signal.await;
+                    "shutdown requested"
+                }
+                None => shutdown_signal().await,
+            };
+            tracing::info!(cause, ?timeout, "shutting down: draining requests");
+            let _ = started.send(Instant::now());
+        };
+        let make_service = CutOff { inner: make_service, cancellation: app.cancellation() };
+        let server = axum::serve(listener, make_service).with_graceful_shutdown(signal).into_future();
+        let mut server = std::pin::pin!(server);
+        let mut drained = false;
+        let started = tokio::select! {
+            started = &mut signalled => started.unwrap_or_else(|_| Instant::now()),
+            served = &mut server => {
+                served.map_err(ServeError::Io)?;
+                drained = true;
+                signalled.try_recv().unwrap_or_else(|_| Instant::now())
+            }
+        };
+        let deadline = started + timeout;
+        let drain = async {
+            if drained {
+                return;
+            }
+            // At the deadline, `shutdown_by` cancels what still runs and the
+            // connections end; one that does not (a client that stopped
+            // reading) is left behind after the grace.
+            let grace = deadline + std::time::Duration::from_secs(5);
+            match tokio::time::timeout_at(grace, &mut server).await {
+                Ok(Ok(())) => tracing::debug!("server drained"),
+                Ok(Err(error)) => tracing::error!(%error, "server error while draining"),
+                Err(_) => tracing::warn!("connections still open after the shutdown deadline; leaving them"),
+            }
+        };
+        let ((), torn_down) = tokio::join!(drain, app.shutdown_by(deadline));
+        torn_down.map_err(ServeError::Teardown)
+    }
+}
+
+/// Resolves on SIGTERM (what systemd, Docker and Kubernetes send) or SIGINT
+/// (Ctrl-C), with which one it was.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut terminate), Ok(mut interrupt)) => tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            },
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::error!(%error, "cannot listen for SIGTERM/SIGINT; serving until the process is killed");
+                std::future::pending().await
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for Ctrl-C; serving until the process is killed");
+                std::future::pending().await
+            }
+        }
+    }
+}
+
+/// The make-service of [`serve`]: the user's, each connection's service
+/// wrapped so that the shutdown deadline can cut its requests.
+struct CutOff<M> {
+    inner: M,
+    cancellation: Cancellation,
+}
+
+impl<'a, L, M, S> Service<IncomingStream<'a, L>> for CutOff<M>
+where
+    L: Listener,
+    M: Service<IncomingStream<'a, L>, Error = Infallible, Response = S>,
+{
+    type Response = CutOff<S>;
+    type Error = Infallible;
+    type Future = MakeCutOff<M::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, stream: IncomingStream<'a, L>) -> Self::Future {
+        MakeCutOff { inner: self.inner.call(stream), cancellation: Some(self.cancellation.clone()) }
+    }
+}
+
+impl<S: Clone> Clone for CutOff<S> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone(), cancellation: self.cancellation.clone() }
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct MakeCutOff<F> {
+        #[pin]
+        inner: F,
+        cancellation: Option<Cancellation>,
+    }
+}
+
+impl<F, S> Future for MakeCutOff<F>
+where
+    F: Future<Output = Result<S, Infallible>>,
+{
+    type Output = Result<CutOff<S>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(inner) = ready!(this.inner.poll(cx));
+        let cancellation = this.cancellation.take().unwrap_or_default();
+        Poll::Ready(Ok(CutOff { inner, cancellation }))
+    }
+}
+
+impl<S> Service<Request> for CutOff<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = CutOffFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        CutOffFuture {
+            inner: self.inner.call(request),
+            cancelled: None,
+            cancellation: self.cancellation.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request that the shutdown deadline can cut: its handler's future is
+    /// dropped (the request scope closes as cancelled) and it is answered 503.
+    struct CutOffFuture<F> {
+        #[pin]
+        inner: F,
+        // Listened to only once the request had to wait.
+        #[pin]
+        cancelled: Option<Cancelled>,
+        cancellation: Cancellation,
+    }
+}
+
+impl<F> Future for CutOffFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Poll::Ready(Ok(response)) = this.inner.poll(cx) {
+            let body = response.body();
+            let streaming = !body.is_end_stream() && body.size_hint().exact().is_none();
+            if !streaming {
+                return Poll::Ready(Ok(response));
+            }
+            let cancellation = this.cancellation.clone();
+            return Poll::Ready(Ok(response.map(|body| Body::new(CutOffBody::new(body, cancellation)))));
+        }
+        if this.cancelled.is_none() {
+            this.cancelled.set(Some(this.cancellation.cancelled()));
+        }
+        if let Some(cancelled) = this.cancelled.as_pin_mut()
+            && cancelled.poll(cx).is_ready()
+        {
+            tracing::warn!("request cut at the shutdown deadline; answering 503");
+            let response = (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "service unavailable: the server is shutting down\n",
+            )
+                .into_response();
+            return Poll::Ready(Ok(response));
+        }
+        Poll::Pending
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A streaming body that the shutdown deadline ends with an error (the
+    /// connection is then closed, and the values the body held are torn down
+    /// as cancelled).
+    struct CutOffBody {
+        #[pin]
+        inner: Body,
+        #[pin]
+        cancelled: Cancelled,
+    }
+}
+
+impl CutOffBody {
+    fn new(inner: Body, cancellation: Cancellation) -> Self {
+        Self { inner, cancelled: cancellation.cancelled() }
+    }
+}
+
+impl http_body::Body for CutOffBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.project();
+        if let Poll::Ready(frame) = this.inner.poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        ready!(this.cancelled.poll(cx));
+        tracing::warn!("streaming body cut at the shutdown deadline");
+        Poll::Ready(Some(Err(axum::Error::new("the body was cut at the shutdown deadline"))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// What [`serve`] can fail with.
@@ -35,7 +370,7 @@ where
 pub enum ServeError {
     /// The server failed.
     Io(std::io::Error),
-    /// The server stopped cleanly but some app-scoped teardowns failed.
+    /// The server stopped but some app-scoped teardowns failed.
     Teardown(TeardownErrors),
 }
 

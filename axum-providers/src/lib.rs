@@ -41,20 +41,26 @@
 //! ```
 
 pub use axum_providers_axum::{
-    ProvidersFuture, ProvidersLayer, ProvidersService, RouterExt, ServeError, Uses, UsesService, readiness,
-    serve,
+    ProvidersFuture, ProvidersLayer, ProvidersService, RouterExt, Serve, ServeError, Uses, UsesService,
+    quiet_handler_panics, readiness, serve,
 };
 pub use axum_providers_core::{
-    Access, App, AppBuilder, AppScope, BoxError, BuildError, Check, CheckStatus, Dep, DepMut, Exclusive,
-    ExclusiveAccess, Graph, HealthReport, InjectableInto, Lazy, Outcome, ProvidedSet, Provider,
-    ProviderEntry, ProviderError, ProviderRejection, ProviderState, Provides, Registry, RequestScope,
-    Resolver, Scope, ScopeKind, ScopeMarker, Setup, Shareable, SharedAccess, StoreAs, Teardown,
-    TeardownError, TeardownErrors, TeardownResult, TransientScope,
+    Access, App, AppBuilder, AppScope, BoxError, BuildError, Cancellation, Cancelled, Check, CheckStatus,
+    Dep, DepMut, Exclusive, ExclusiveAccess, Graph, HealthReport, InjectableInto, Lazy, Outcome,
+    OutcomeSender, ProvidedSet, Provider, ProviderEntry, ProviderError, ProviderRejection, ProviderState,
+    Provides, Registry, RequestScope, Resolver, Respond, Scope, ScopeKind, ScopeMarker, Setup, Shareable,
+    SharedAccess, StoreAs, Teardown, TeardownError, TeardownErrors, TeardownResult, TransientScope,
 };
 pub use axum_providers_macros::{handler, provider, providers};
 
 #[path = "integrations/database.rs"]
 pub mod database;
+
+/// WebSockets whose teardowns see how the connection ended (feature `ws`).
+#[cfg(feature = "ws")]
+pub mod ws {
+    pub use axum_providers_axum::ws::*;
+}
 
 #[cfg(any(feature = "sqlx-postgres", feature = "sqlx-sqlite", feature = "sqlx-any"))]
 #[path = "integrations/sqlx.rs"]

@@ -2,8 +2,11 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::deferred::Deferred;
 use crate::error::{BuildError, ProviderError, TeardownError, TeardownErrors};
@@ -12,7 +15,12 @@ use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
 use crate::scope::{AppScope, InjectableInto, Scope as ScopeMarker, ScopeKind};
 use crate::scope_state::Scope;
+use crate::shutdown::{Cancellation, OpenScopes};
 use crate::teardown::{BoxFuture, Entry, Erased, Produced, StoreAs, Stored};
+
+/// How long, after a shutdown's deadline, the cancelled work gets to end
+/// and its teardowns to run, before app teardown starts regardless.
+pub(crate) const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 type Replacement = Box<dyn Fn() -> BoxFuture<'static, Result<Erased, ProviderError>> + Send + Sync>;
 
@@ -55,22 +63,52 @@ impl<R: Registry> std::fmt::Debug for App<R> {
 }
 
 pub(crate) struct AppInner<R: Registry> {
-    pub(crate) values: Box<[OnceLock<Stored>]>,
+    values: Box<[OnceLock<AppValue>]>,
     pub(crate) deferred: Deferred,
     entries: Mutex<Vec<Entry>>,
     pub(crate) overrides: Option<Box<[Option<Replacement>]>>,
     shutdown_timeout: Duration,
+    pub(crate) scopes: OpenScopes,
+    cancellation: Cancellation,
+    shut_down: AtomicBool,
     _registry: PhantomData<fn() -> R>,
+}
+
+/// An app-scoped value as the container keeps it: a value with a teardown is
+/// owned by its teardown entry (so that the teardown can take it back at
+/// shutdown, while the container stays usable), the others by the container.
+enum AppValue {
+    Kept(Stored),
+    Lent(Weak<dyn std::any::Any + Send + Sync>),
 }
 
 impl<R: Registry> AppInner<R> {
     pub(crate) fn store(&self, index: usize, erased: Erased) -> Stored {
         let provider = &R::PROVIDERS[index];
         let (value, entry) = erased.into_entry(provider.name(), provider.teardown_timing(), None);
+        let kept = match entry.has_teardown() {
+            true => AppValue::Lent(Arc::downgrade(&value)),
+            false => AppValue::Kept(Arc::clone(&value)),
+        };
         // Only the build sets app values, one provider at a time.
-        let _already = self.values[index].set(Arc::clone(&value));
+        let _already = self.values[index].set(kept);
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).push(entry);
         value
+    }
+
+    /// The app-scoped value of provider `index`: `None` before it was set up,
+    /// and after its teardown ran at shutdown.
+    #[inline]
+    pub(crate) fn value(&self, index: usize) -> Option<Stored> {
+        match self.values[index].get()? {
+            AppValue::Kept(value) => Some(Arc::clone(value)),
+            AppValue::Lent(value) => value.upgrade(),
+        }
+    }
+
+    /// `true` once provider `index`'s value was set up (torn down since or not).
+    pub(crate) fn was_set_up(&self, index: usize) -> bool {
+        self.values[index].get().is_some()
     }
 
     fn take_entries(&self) -> Vec<Entry> {
@@ -106,7 +144,7 @@ impl<R: Registry> App<R> {
     /// (`#[provider(scope = app, health = ..)]`), concurrently, each bounded by
     /// `timeout`.
     pub async fn health(&self, timeout: Duration) -> crate::HealthReport {
-        crate::health::run::<R>(&self.inner.values, timeout).await
+        crate::health::run::<R>(&self.inner, timeout).await
     }
 
     /// The dependency graph of this app's providers (Mermaid or DOT).
@@ -128,7 +166,8 @@ impl<R: Registry> App<R> {
     ///
     /// # Errors
     ///
-    /// Never in practice: app-scoped values all exist from `build` on.
+    /// After [`shutdown`](App::shutdown), for a value whose teardown ran.
+    /// (Before it, never: app-scoped values all exist from `build` on.)
     pub async fn get<T>(&self) -> Result<crate::Dep<T>, ProviderError>
     where
         R: Provides<T>,
@@ -142,46 +181,102 @@ impl<R: Registry> App<R> {
         }
     }
 
-    /// Tears down every app-scoped value in reverse order of setup, with
-    /// [`Outcome::Shutdown`].
-    ///
-    /// Waits (up to the builder's `shutdown_timeout`, 30 s by default) until
-    /// every other handle of this container is gone: the router, open request
-    /// scopes and background teardowns. Call it after the server has drained
-    /// (the `serve` glue of the axum integration does).
+    /// Signals the cancellation of the work still running when a shutdown's
+    /// deadline passes ([`shutdown_by`](App::shutdown_by)).
+    #[must_use]
+    pub fn cancellation(&self) -> Cancellation {
+        self.inner.cancellation.clone()
+    }
+
+    /// How long a shutdown may wait for work in progress (the builder's
+    /// [`shutdown_timeout`](AppBuilder::shutdown_timeout), 30 s by default).
+    #[must_use]
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.inner.shutdown_timeout
+    }
+
+    /// Shuts the container down with the deadline `shutdown_timeout` from now:
+    /// see [`shutdown_by`](App::shutdown_by).
     ///
     /// # Errors
     ///
-    /// Every teardown that failed (all of them ran), or, after the timeout, the
-    /// teardowns that could not run because their values were still in use.
-    pub async fn shutdown(self) -> Result<(), TeardownErrors> {
-        let deadline = Instant::now() + self.inner.shutdown_timeout;
-        let inner = self.inner;
-        let mut wait = Duration::from_millis(1);
-        let inner = loop {
-            if Arc::strong_count(&inner) == 1 || Instant::now() >= deadline {
-                break inner;
-            }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_millis(20));
-        };
-        if Arc::strong_count(&inner) > 1 {
-            tracing::error!(
-                handles = Arc::strong_count(&inner) - 1,
-                "app shutdown timed out waiting for the other handles of the app container \
-                 (a router, an open scope); tearing down anyway"
-            );
+    /// As [`shutdown_by`](App::shutdown_by).
+    pub async fn shutdown(&self) -> Result<(), TeardownErrors> {
+        self.shutdown_by(Instant::now() + self.inner.shutdown_timeout).await
+    }
+
+    /// Shuts the container down: waits for open scopes (requests, streams,
+    /// WebSockets, scopes opened by hand) and their teardowns until
+    /// `deadline`, then tears down every app-scoped value in reverse order of
+    /// setup, with [`Outcome::Shutdown`].
+    ///
+    /// At the deadline, the work still running is cancelled
+    /// ([`cancellation`](App::cancellation): the axum integration's `serve`
+    /// answers the requests still running with `503` and ends streaming
+    /// bodies and WebSockets), and its scopes close with
+    /// [`Outcome::Cancelled`]; their teardowns get a grace of 5 s more, then
+    /// app teardown starts regardless and an error log names what was cut.
+    /// An app value still held by a `Dep` is waited for until then too (a
+    /// warning names it at once).
+    ///
+    /// The container stays usable for reading: values without teardown can
+    /// still be had with [`get`](App::get); those whose teardown ran cannot.
+    /// A second call does nothing.
+    ///
+    /// # Errors
+    ///
+    /// Every app-scoped teardown that failed (all of them ran), and those
+    /// that could not run because their value was still in use.
+    pub async fn shutdown_by(&self, deadline: Instant) -> Result<(), TeardownErrors> {
+        let inner = &*self.inner;
+        if inner.shut_down.swap(true, Ordering::SeqCst) {
+            return Ok(());
         }
-        // Request scopes are closed (each held a handle): finish their
-        // background teardowns before the app-scoped values go.
-        inner.deferred.drain(deadline).await;
+        let mut cut = false;
+        // Requests (and every other open scope) close, each handing its
+        // remaining teardowns to the app's worker.
+        if tokio::time::timeout_at(deadline, inner.scopes.idle()).await.is_err() {
+            cut = true;
+            tracing::warn!(
+                open_scopes = inner.scopes.count(),
+                "shutdown deadline passed with request scopes still open; cancelling them"
+            );
+            inner.cancellation.cancel();
+            if tokio::time::timeout(CANCEL_GRACE, inner.scopes.idle()).await.is_err() {
+                tracing::error!(
+                    open_scopes = inner.scopes.count(),
+                    "scopes still open after the cancellation grace; their values will not be torn down"
+                );
+            }
+        }
+        // Their teardowns, after-response and held values included.
+        let worker_deadline = if cut { Instant::now() + CANCEL_GRACE } else { deadline };
+        if !inner.deferred.drain(worker_deadline).await {
+            if !cut {
+                tracing::warn!(
+                    "shutdown deadline passed with request teardowns waiting (values still held by a \
+                     stream, a WebSocket or a task); cancelling them"
+                );
+                inner.cancellation.cancel();
+            }
+            if !inner.deferred.drain(Instant::now() + CANCEL_GRACE).await {
+                tracing::error!(
+                    "request teardowns still waiting after the cancellation grace (values still held); \
+                     continuing with app teardown"
+                );
+            }
+        }
+        let last = deadline.max(Instant::now()) + CANCEL_GRACE;
         let mut entries = inner.take_entries();
-        drop(inner);
         let mut errors = Vec::new();
         while let Some(entry) = entries.pop() {
-            if entry.has_teardown() {
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                if tokio::time::timeout(remaining, entry.released()).await.is_err() {
+            if entry.has_teardown() && entry.in_use() {
+                tracing::warn!(
+                    provider = entry.provider,
+                    "app shutdown waits for the app-scoped value of `{}`: a `Dep` still holds it",
+                    entry.provider
+                );
+                if tokio::time::timeout_at(last, entry.released()).await.is_err() {
                     tracing::error!(
                         provider = entry.provider,
                         "app-scoped value still in use at shutdown; its teardown did not run"
@@ -252,7 +347,9 @@ impl<R: Registry> AppBuilder<R> {
         self
     }
 
-    /// How long [`App::shutdown`] waits for in-flight work (30 s by default).
+    /// How long a shutdown waits for work in progress (30 s by default): the
+    /// deadline of [`App::shutdown`], and of the axum integration's `serve`
+    /// from the shutdown signal on. See [`App::shutdown_by`].
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
@@ -273,6 +370,9 @@ impl<R: Registry> AppBuilder<R> {
             entries: Mutex::new(Vec::new()),
             overrides: self.overrides,
             shutdown_timeout: self.shutdown_timeout,
+            scopes: OpenScopes::default(),
+            cancellation: Cancellation::default(),
+            shut_down: AtomicBool::new(false),
             _registry: PhantomData,
         });
         let failure = {

@@ -9,9 +9,9 @@
 //! teardown. If that runtime is gone, the values are reported as not torn down.
 
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use tokio::time::Instant;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::TeardownErrors;
@@ -24,13 +24,48 @@ pub(crate) struct Job {
     /// runs to the end first.
     pub(crate) interrupted: Option<Running>,
     pub(crate) entries: Vec<Entry>,
-    pub(crate) outcome: Outcome,
+    pub(crate) outcome: JobOutcome,
 }
 
 impl Job {
     /// A batch of teardowns not started yet.
-    pub(crate) fn new(entries: Vec<Entry>, outcome: Outcome) -> Self {
+    pub(crate) fn new(entries: Vec<Entry>, outcome: JobOutcome) -> Self {
         Self { interrupted: None, entries, outcome }
+    }
+}
+
+/// The outcome a job's teardowns see: known, or told later (how an upgraded
+/// connection ended; [`Outcome::Cancelled`] if the teller is dropped).
+pub(crate) enum JobOutcome {
+    Decided(Outcome),
+    Later(oneshot::Receiver<Outcome>),
+}
+
+impl From<Outcome> for JobOutcome {
+    fn from(outcome: Outcome) -> Self {
+        Self::Decided(outcome)
+    }
+}
+
+impl JobOutcome {
+    /// The outcome, once it is known.
+    async fn known(&mut self) -> Outcome {
+        if let Self::Later(later) = self {
+            *self = Self::Decided(later.await.unwrap_or(Outcome::Cancelled));
+        }
+        match self {
+            Self::Decided(outcome) => *outcome,
+            Self::Later(_) => Outcome::Cancelled,
+        }
+    }
+}
+
+impl std::fmt::Display for JobOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Decided(outcome) => outcome.fmt(f),
+            Self::Later(_) => f.write_str("not known yet"),
+        }
     }
 }
 
@@ -80,19 +115,22 @@ impl Deferred {
         }
     }
 
-    /// Stops accepting jobs and waits (until `deadline`) for the pending ones.
-    pub(crate) async fn drain(&self, deadline: Instant) {
+    /// Stops accepting jobs and waits until `deadline` for the pending ones:
+    /// `true` when they all finished. Called again, it waits again.
+    pub(crate) async fn drain(&self, deadline: Instant) -> bool {
         drop(self.sender.lock().unwrap_or_else(PoisonError::into_inner).take());
         let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
-        let Some(worker) = worker else { return };
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(remaining, worker).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "the teardown worker failed"),
-            Err(_) => tracing::error!(
-                "shutdown timed out waiting for request teardowns (values still held by a stream, \
-                 a WebSocket or a task); continuing with app teardown"
-            ),
+        let Some(mut worker) = worker else { return true };
+        match tokio::time::timeout_at(deadline, &mut worker).await {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "the teardown worker failed");
+                true
+            }
+            Err(_) => {
+                *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(worker);
+                false
+            }
         }
     }
 }
@@ -123,7 +161,7 @@ fn report_join(done: Result<(), tokio::task::JoinError>) {
 
 /// Runs a job: waits for each value to be released, then tears it down.
 pub(crate) async fn run(job: Job) {
-    let Job { interrupted, mut entries, outcome } = job;
+    let Job { interrupted, mut entries, mut outcome } = job;
     let mut errors = Vec::new();
     if let Some(running) = interrupted
         && let Err(error) = running.finish().await
@@ -134,6 +172,7 @@ pub(crate) async fn run(job: Job) {
         if entry.has_teardown() {
             entry.released().await;
         }
+        let outcome = outcome.known().await;
         if let Err(error) = entry.finish(outcome).await {
             errors.push(error);
         }

@@ -162,6 +162,92 @@ impl StdError for BuildError {
     }
 }
 
+/// A teardown error that chooses the response: return it (boxed, with `?`
+/// or `.into()`) from a teardown that runs before the response, and the
+/// client gets this response instead of the handler's success.
+///
+/// A commit that fails on a constraint can answer `409 Conflict` this way
+/// rather than a generic `500`; the teardowns that run after it see
+/// [`Outcome::ErrorResponse`](crate::Outcome::ErrorResponse) with this
+/// status. The response is used only when the request had succeeded so far
+/// and the teardown runs before the response; otherwise (an error response
+/// already, an after-response teardown, a scope opened by hand) it is logged
+/// like any teardown error.
+///
+/// ```
+/// # use axum_providers_core as axum_providers;
+/// use axum::http::StatusCode;
+/// use axum_providers::{BoxError, Outcome, Respond, Teardown};
+///
+/// struct Order;
+/// impl Order {
+///     async fn commit(self) -> Result<(), std::io::Error> {
+///         Err(std::io::Error::other("duplicate key value violates unique constraint"))
+///     }
+/// }
+///
+/// fn order() -> Teardown<Order> {
+///     Teardown::new(Order, |order, outcome: Outcome| async move {
+///         if !outcome.is_success() {
+///             return Ok(());
+///         }
+///         order.commit().await.map_err(|error| -> BoxError {
+///             Respond::new((StatusCode::CONFLICT, "this order exists already"), error).into()
+///         })
+///     })
+/// }
+/// # let _ = order();
+/// ```
+pub struct Respond {
+    status: u16,
+    response: std::sync::Mutex<Option<ResponsePayload>>,
+    source: BoxError,
+}
+
+impl Respond {
+    /// Answers with `response` because of `source` (which is logged, never sent).
+    #[cfg(feature = "axum")]
+    pub fn new(response: impl axum_core::response::IntoResponse, source: impl Into<BoxError>) -> Self {
+        let response = response.into_response();
+        Self::with_payload(response.status().as_u16(), Box::new(response), source)
+    }
+
+    /// A response of another web framework, kept opaque, with its status.
+    #[must_use]
+    pub fn with_payload(status: u16, response: ResponsePayload, source: impl Into<BoxError>) -> Self {
+        Self { status, response: std::sync::Mutex::new(Some(response)), source: source.into() }
+    }
+
+    /// The status code of the response.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Takes the response out (once).
+    pub(crate) fn take_response(&self) -> Option<ResponsePayload> {
+        self.response.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+    }
+}
+
+impl fmt::Debug for Respond {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Respond").field("status", &self.status).field("source", &self.source).finish()
+    }
+}
+
+impl fmt::Display for Respond {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (answered with status {})", self.source, self.status)
+    }
+}
+
+impl StdError for Respond {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.source)
+    }
+}
+
 /// One failed teardown.
 #[derive(Debug)]
 pub struct TeardownError {
@@ -169,6 +255,14 @@ pub struct TeardownError {
     pub provider: &'static str,
     /// What it returned.
     pub error: BoxError,
+}
+
+impl TeardownError {
+    /// The response the failure chose ([`Respond`]), with its status; taken once.
+    pub(crate) fn take_response(&self) -> Option<(u16, Option<ResponsePayload>)> {
+        let respond = self.error.downcast_ref::<Respond>()?;
+        Some((respond.status(), respond.take_response()))
+    }
 }
 
 impl fmt::Display for TeardownError {

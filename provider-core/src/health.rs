@@ -50,16 +50,13 @@ impl HealthReport {
 }
 
 /// Runs the health checks of the app-scoped providers of `R` that have one.
-pub(crate) async fn run<R: Registry>(
-    values: &[std::sync::OnceLock<Stored>],
-    timeout: Duration,
-) -> HealthReport {
+pub(crate) async fn run<R: Registry>(app: &crate::app::AppInner<R>, timeout: Duration) -> HealthReport {
     let checks = R::PROVIDERS.iter().enumerate().filter_map(|(index, entry)| {
         let check = entry.health()?;
         if entry.scope() != ScopeKind::App {
             return None;
         }
-        let stored = values[index].get()?.clone();
+        let stored = app.value(index)?;
         Some(async move {
             let started = Instant::now();
             let status = match tokio::time::timeout(timeout, check(&stored)).await {

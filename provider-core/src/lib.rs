@@ -34,12 +34,15 @@ mod provider;
 mod resolver;
 mod scope;
 mod scope_state;
+mod shutdown;
 mod teardown;
 mod uses;
 
 pub use app::{App, AppBuilder};
 pub use dep::{Dep, DepMut};
-pub use error::{BoxError, BuildError, ProviderError, ResponsePayload, TeardownError, TeardownErrors};
+pub use error::{
+    BoxError, BuildError, ProviderError, Respond, ResponsePayload, TeardownError, TeardownErrors,
+};
 #[cfg(feature = "axum")]
 pub use extract::{Lazy, ProviderRejection, ProviderState};
 pub use graph::Graph;
@@ -51,7 +54,8 @@ pub use scope::{
     Access, AppScope, Exclusive, ExclusiveAccess, InjectableInto, RequestScope, Scope as ScopeMarker,
     ScopeKind, Shareable, SharedAccess, TransientScope,
 };
-pub use scope_state::Scope;
+pub use scope_state::{OutcomeSender, Scope};
+pub use shutdown::{Cancellation, Cancelled};
 pub use teardown::{StoreAs, Teardown, TeardownResult, TeardownTiming};
 pub use uses::ProvidedSet;
 

@@ -19,8 +19,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Outcome {
-    /// The response was a success (`1xx`, `2xx` or `3xx`), or a scope opened by hand
-    /// was closed as a success.
+    /// The response was a success (`1xx`, `2xx` or `3xx`) and the client got all
+    /// of it, or a scope opened by hand was closed as a success.
     Success,
     /// The response was an error (`4xx` or `5xx`) with this status code.
     ErrorResponse {
@@ -32,9 +32,16 @@ pub enum Outcome {
     SetupFailed,
     /// The handler panicked.
     Panicked,
-    /// The scope was abandoned before it finished: the client went away and the
-    /// handler future was dropped, or a hand-opened scope was dropped unclosed.
+    /// The scope was abandoned before it finished: the client went away (the
+    /// handler future was dropped, or a streaming body or a WebSocket was cut
+    /// before its end), a shutdown's deadline cut the request, or a
+    /// hand-opened scope was dropped unclosed.
     Cancelled,
+    /// Work outside HTTP failed: a job closes its scope with it (see
+    /// [`Scope::close`](crate::Scope::close)), and a teardown that fails while
+    /// a hand-opened scope closes as a success turns the outcome of the
+    /// teardowns after it into this one.
+    Failed,
     /// The app container is shutting down (the outcome of app-scoped teardown).
     Shutdown,
 }
@@ -62,6 +69,7 @@ impl fmt::Display for Outcome {
             Self::Panicked => f.write_str("panicked"),
             Self::Cancelled => f.write_str("cancelled"),
             Self::Shutdown => f.write_str("shutdown"),
+            Self::Failed => f.write_str("failed"),
         }
     }
 }

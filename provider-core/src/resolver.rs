@@ -1,7 +1,6 @@
 //! Resolution of provided values, with per-scope caching.
 
 use std::any::Any;
-use std::sync::Arc;
 
 use std::future::Future;
 use std::time::Instant;
@@ -86,7 +85,11 @@ impl<'r, R: Registry> Resolver<'r, R> {
         let index = <R as Provides<T>>::INDEX;
         let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
         let stored = match kind {
-            ScopeKind::App => Ok(Arc::clone(self.app.values[index].get()?)),
+            ScopeKind::App => match self.app.value(index) {
+                Some(stored) => Ok(stored),
+                None if self.app.was_set_up(index) => Err(torn_down(name)),
+                None => return None,
+            },
             kind => self.scoped_value_now(index, kind)?,
         };
         Some(stored.and_then(|stored| share::<T>(stored, kind, name)))
@@ -132,8 +135,11 @@ impl<'r, R: Registry> Resolver<'r, R> {
 
     pub(crate) async fn app_value(&mut self, index: usize) -> Result<Stored, ProviderError> {
         let app = self.app;
-        if let Some(stored) = app.values[index].get() {
-            return Ok(Arc::clone(stored));
+        if let Some(stored) = app.value(index) {
+            return Ok(stored);
+        }
+        if app.was_set_up(index) {
+            return Err(torn_down(R::PROVIDERS[index].name()));
         }
         let erased = self.setup(index).await?;
         Ok(app.store(index, erased))
@@ -247,6 +253,10 @@ impl<'r, R: Registry> Resolver<'r, R> {
 }
 
 const REQUEST_VALUE_AT_BUILD: &str = "a request-scoped value was requested while the app was being built";
+
+fn torn_down(provider: &'static str) -> ProviderError {
+    ProviderError::internal(provider, "the app was shut down and this value was torn down")
+}
 
 fn not_shareable(provider: &'static str) -> ProviderError {
     ProviderError::internal(provider, "an exclusive value cannot be shared with `Dep`")

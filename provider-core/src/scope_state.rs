@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, ready};
 
+use tokio::sync::oneshot;
+
 use crate::app::App;
-use crate::deferred::Job;
+use crate::deferred::{Job, JobOutcome};
 use crate::dep::{Dep, DepMut};
-use crate::error::{ProviderError, TeardownError, TeardownErrors};
+use crate::error::{ProviderError, ResponsePayload, TeardownError, TeardownErrors};
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
@@ -61,10 +63,14 @@ struct ScopeState {
     order: Vec<Entry>,
     setup_failed: bool,
     closed: bool,
+    /// The outcome of an upgraded connection (a WebSocket), told later by
+    /// whoever serves it ([`SharedScope::decide_outcome_later`]).
+    later: Option<oneshot::Receiver<Outcome>>,
 }
 
 impl<R: Registry> ScopeInner<R> {
     pub(crate) fn new(app: App<R>) -> Self {
+        app.inner().scopes.open();
         Self { app, state: Mutex::new(ScopeState::default()), traced: Traced::default() }
     }
 
@@ -113,7 +119,7 @@ impl<R: Registry> ScopeInner<R> {
         if state.closed {
             drop(state);
             drop(value);
-            self.app.inner().deferred.send(Job::new(vec![entry], Outcome::Cancelled));
+            self.app.inner().deferred.send(Job::new(vec![entry], Outcome::Cancelled.into()));
             return Err(ProviderError::internal(
                 provider.name(),
                 "the scope closed while this value was set up",
@@ -136,8 +142,8 @@ impl<R: Registry> ScopeInner<R> {
     }
 
     /// Marks the scope closed and takes its entries, with the outcome adjusted
-    /// for a provider failure in this scope.
-    fn take_entries(&self, outcome: Outcome) -> Option<(Vec<Entry>, Outcome)> {
+    /// for a provider failure in this scope, and the outcome to be told later.
+    fn take_entries(&self, outcome: Outcome) -> Option<Taken> {
         let mut state = self.state();
         if state.closed {
             return None;
@@ -147,7 +153,14 @@ impl<R: Registry> ScopeInner<R> {
             Outcome::Success | Outcome::ErrorResponse { .. } if state.setup_failed => Outcome::SetupFailed,
             other => other,
         };
-        Some((std::mem::take(&mut state.order), outcome))
+        Some(Taken { entries: std::mem::take(&mut state.order), outcome, later: state.later.take() })
+    }
+
+    /// See [`SharedScope::decide_outcome_later`].
+    fn decide_outcome_later(&self) -> OutcomeSender {
+        let (sender, receiver) = oneshot::channel();
+        self.state().later = Some(receiver);
+        OutcomeSender(sender)
     }
 
     /// Closes the scope before the response is sent: tears down, in reverse
@@ -165,17 +178,21 @@ impl<R: Registry> ScopeInner<R> {
         all: bool,
         cx: &mut Context<'_>,
     ) -> Result<Closed<R>, Box<Closing<R>>> {
-        let Some((entries, outcome)) = self.take_entries(outcome) else {
-            return Ok((Ok(()), None));
+        let Some(Taken { entries, outcome, later }) = self.take_entries(outcome) else {
+            return Ok(Closed::nothing(outcome));
         };
-        let stop = match all {
-            true => 0,
-            false => entries
-                .iter()
-                .position(|entry| entry.has_teardown() && entry.timing == TeardownTiming::BeforeResponse)
-                .unwrap_or(entries.len()),
+        let (stop, on_failure) = match all {
+            true => (0, OnFailure::Fail),
+            false => (
+                entries
+                    .iter()
+                    .position(|entry| entry.has_teardown() && entry.timing == TeardownTiming::BeforeResponse)
+                    .unwrap_or(entries.len()),
+                OnFailure::Respond,
+            ),
         };
-        let mut teardowns = Teardowns::new(entries, stop, outcome, self.traced());
+        let mut teardowns = Teardowns::new(entries, stop, outcome, on_failure, self.traced());
+        teardowns.later = later;
         match teardowns.poll_advance(cx) {
             Poll::Ready(()) => Ok(teardowns.finish(&self.app)),
             Poll::Pending => Err(Box::new(Closing { app: self.app.clone(), teardowns })),
@@ -186,23 +203,28 @@ impl<R: Registry> ScopeInner<R> {
     /// by hand).
     pub(crate) async fn close_all(&self, outcome: Outcome) -> Result<(), TeardownErrors> {
         let mut closing = None;
-        std::future::poll_fn(|cx| match closing.as_mut() {
+        let closed = std::future::poll_fn(|cx| match closing.as_mut() {
             None => match self.close(outcome, true, cx) {
-                Ok((result, _)) => Poll::Ready(result),
+                Ok(closed) => Poll::Ready(closed),
                 Err(pending) => {
                     closing = Some(pending);
                     Poll::Pending
                 }
             },
-            Some(pending) => pending.poll_close(cx).map(|(result, _)| result),
+            Some(pending) => pending.poll_close(cx),
         })
-        .await
+        .await;
+        // Values still held by a `Dep` go to the app's worker, with the final outcome.
+        if let Some(remainder) = closed.remainder {
+            remainder.finish(closed.outcome);
+        }
+        closed.errors
     }
 
     /// Closes the scope without waiting: teardown runs on the app's worker.
     pub(crate) fn abandon(&self, outcome: Outcome) {
-        if let Some((entries, outcome)) = self.take_entries(outcome) {
-            self.app.inner().deferred.send(Job::new(entries, outcome));
+        if let Some(Taken { entries, outcome, .. }) = self.take_entries(outcome) {
+            self.app.inner().deferred.send(Job::new(entries, outcome.into()));
         }
     }
 }
@@ -213,15 +235,50 @@ impl<R: Registry> Drop for ScopeInner<R> {
         if !state.closed && !state.order.is_empty() {
             state.closed = true;
             let entries = std::mem::take(&mut state.order);
-            self.app.inner().deferred.send(Job::new(entries, Outcome::Cancelled));
+            self.app.inner().deferred.send(Job::new(entries, Outcome::Cancelled.into()));
         }
+        self.app.inner().scopes.close();
     }
 }
 
-/// What closing a scope produced: the teardown failures, and the teardowns
-/// left for after the response.
+/// What a scope held when it closed.
+struct Taken {
+    entries: Vec<Entry>,
+    outcome: Outcome,
+    later: Option<oneshot::Receiver<Outcome>>,
+}
+
+/// What a teardown failure makes of a success, for the teardowns after it.
+#[derive(Clone, Copy)]
+enum OnFailure {
+    /// Before the response: the response becomes the failure's
+    /// ([`Respond`](crate::Respond)) or a `500`, and so does the outcome.
+    Respond,
+    /// A scope closed by hand: [`Outcome::Failed`].
+    Fail,
+}
+
+/// What closing a scope produced.
 #[doc(hidden)]
-pub type Closed<R> = (Result<(), TeardownErrors>, Option<Remainder<R>>);
+pub struct Closed<R: Registry> {
+    /// The teardown failures.
+    pub errors: Result<(), TeardownErrors>,
+    /// The outcome the last teardown saw: the one the scope was closed with,
+    /// unless a teardown failure turned a success into an error.
+    pub outcome: Outcome,
+    /// Set when a teardown failure turned a success into an error response:
+    /// the response it chose ([`Respond`](crate::Respond)), if any, to send
+    /// instead of the handler's.
+    pub replaced: Option<Option<ResponsePayload>>,
+    /// The teardowns left for after the response.
+    pub remainder: Option<Remainder<R>>,
+}
+
+impl<R: Registry> Closed<R> {
+    fn nothing(outcome: Outcome) -> Self {
+        Self { errors: Ok(()), outcome, replaced: None, remainder: None }
+    }
+}
 
 /// A scope being closed whose teardowns did not all finish at once: poll it
 /// with [`poll_close`](Closing::poll_close). Dropped before it finished (the request's future was
@@ -239,7 +296,7 @@ impl<R: Registry> Closing<R> {
     /// it returned `Ready`.
     pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Closed<R>> {
         ready!(self.teardowns.poll_advance(cx));
-        let done = Teardowns::new(Vec::new(), 0, Outcome::Cancelled, false);
+        let done = Teardowns::new(Vec::new(), 0, Outcome::Cancelled, OnFailure::Fail, false);
         let teardowns = std::mem::replace(&mut self.teardowns, done);
         Poll::Ready(teardowns.finish(&self.app))
     }
@@ -252,7 +309,7 @@ impl<R: Registry> Drop for Closing<R> {
         let interrupted = self.teardowns.running.take();
         let entries = std::mem::take(&mut self.teardowns.entries);
         if interrupted.is_some() || !entries.is_empty() {
-            self.app.inner().deferred.send(Job { interrupted, entries, outcome: Outcome::Cancelled });
+            self.app.inner().deferred.send(Job { interrupted, entries, outcome: Outcome::Cancelled.into() });
         }
     }
 }
@@ -262,21 +319,34 @@ struct Teardowns {
     /// In setup order; `entries[stop..]` are still to tear down now.
     entries: Vec<Entry>,
     stop: usize,
+    /// The outcome the next teardown sees.
     outcome: Outcome,
+    on_failure: OnFailure,
+    /// Set when a failure turned a success into an error response.
+    replaced: Option<Option<ResponsePayload>>,
     /// Teardowns run in spans.
     traced: bool,
     errors: Vec<TeardownError>,
     /// The teardown in progress.
     running: Option<Running>,
-    /// A value is still held (by a streaming body, a WebSocket, a task): it
-    /// and everything set up before it go to the app's worker.
-    held: bool,
+    /// The outcome of an upgraded connection, told later.
+    later: Option<oneshot::Receiver<Outcome>>,
 }
 
 impl Teardowns {
     /// `entries[stop..]` to tear down, last to first, with `outcome`.
-    fn new(entries: Vec<Entry>, stop: usize, outcome: Outcome, traced: bool) -> Self {
-        Self { entries, stop, outcome, traced, errors: Vec::new(), running: None, held: false }
+    fn new(entries: Vec<Entry>, stop: usize, outcome: Outcome, on_failure: OnFailure, traced: bool) -> Self {
+        Self {
+            entries,
+            stop,
+            outcome,
+            on_failure,
+            replaced: None,
+            traced,
+            errors: Vec::new(),
+            running: None,
+            later: None,
+        }
     }
 
     /// Runs the teardowns, last to first, polling each with `cx`: `Ready`
@@ -296,8 +366,10 @@ impl Teardowns {
             }
             let Some(entry) = self.entries.pop() else { return Poll::Ready(()) };
             if entry.has_teardown() && entry.in_use() {
+                // Held by a streaming body, a WebSocket or a task: it and
+                // everything set up before it wait for the response's end
+                // (the remainder), which decides their outcome.
                 self.entries.push(entry);
-                self.held = true;
                 return Poll::Ready(());
             }
             self.running = entry.start(self.outcome, self.traced);
@@ -305,38 +377,52 @@ impl Teardowns {
     }
 
     fn record(&mut self, result: Result<(), TeardownError>) {
-        if let Err(error) = result {
-            self.errors.push(error);
+        let Err(error) = result else { return };
+        if self.outcome.is_success() {
+            match self.on_failure {
+                OnFailure::Respond => {
+                    let (status, response) = error.take_response().unwrap_or((500, None));
+                    tracing::error!(
+                        provider = error.provider,
+                        status,
+                        "teardown failed after a successful response; answering {status} instead"
+                    );
+                    self.outcome = Outcome::ErrorResponse { status };
+                    self.replaced = Some(response);
+                }
+                OnFailure::Fail => self.outcome = Outcome::Failed,
+            }
         }
+        self.errors.push(error);
     }
 
-    /// The failures, and what is left for after the response.
+    /// The failures, the final outcome, and what is left for after the response.
     fn finish<R: Registry>(self, app: &App<R>) -> Closed<R> {
-        let Self { entries, outcome, errors, held, .. } = self;
-        let result = TeardownErrors::report(errors);
-        if held {
-            // What is left of the before-response part and the whole
-            // after-response part run in one job, in order, once each value
-            // is released.
-            app.inner().deferred.send(Job::new(entries, outcome));
-            return (result, None);
-        }
+        let Self { entries, outcome, errors, replaced, later, .. } = self;
+        let errors = TeardownErrors::report(errors);
         // Values without teardown need nothing after the response: they are
         // dropped here, and the body is not wrapped.
-        let remainder =
-            entries.iter().any(Entry::has_teardown).then(|| Remainder { app: app.clone(), entries, outcome });
-        (result, remainder)
+        let remainder = entries.iter().any(Entry::has_teardown).then(|| {
+            // Counted as an open scope until its body ends: shutdown waits for it.
+            app.inner().scopes.open();
+            Remainder { app: app.clone(), entries, outcome, later }
+        });
+        Closed { errors, outcome, replaced, remainder }
     }
 }
 
-/// The teardowns left for after the response: hand them over with
-/// [`finish`](Remainder::finish) when the body is done. Dropped without
-/// `finish`, they run with [`Outcome::Cancelled`].
+/// The teardowns left for after the response: the after-response values, and
+/// any value still held when the response was ready (by a streaming body, a
+/// WebSocket, a task) with everything set up before it. Hand them over with
+/// [`finish`](Remainder::finish) when the body is done: each runs once its
+/// value is released. Dropped without `finish` (the body was cut), they run
+/// with [`Outcome::Cancelled`].
 #[doc(hidden)]
 pub struct Remainder<R: Registry> {
     app: App<R>,
     entries: Vec<Entry>,
     outcome: Outcome,
+    later: Option<oneshot::Receiver<Outcome>>,
 }
 
 impl<R: Registry> Remainder<R> {
@@ -346,9 +432,16 @@ impl<R: Registry> Remainder<R> {
         self.outcome
     }
 
-    /// Runs the remaining teardowns on the app's worker with `outcome`.
+    /// Runs the remaining teardowns on the app's worker with `outcome` (what
+    /// the client got: [`Outcome::Cancelled`] for a body that did not end),
+    /// or, for a success whose connection was upgraded and whose outcome is
+    /// told later, with that one.
     pub fn finish(mut self, outcome: Outcome) {
         let entries = std::mem::take(&mut self.entries);
+        let outcome = match self.later.take() {
+            Some(later) if outcome.is_success() => JobOutcome::Later(later),
+            _ => outcome.into(),
+        };
         self.app.inner().deferred.send(Job::new(entries, outcome));
     }
 }
@@ -357,8 +450,22 @@ impl<R: Registry> Drop for Remainder<R> {
     fn drop(&mut self) {
         if !self.entries.is_empty() {
             let entries = std::mem::take(&mut self.entries);
-            self.app.inner().deferred.send(Job::new(entries, Outcome::Cancelled));
+            self.app.inner().deferred.send(Job::new(entries, Outcome::Cancelled.into()));
         }
+        self.app.inner().scopes.close();
+    }
+}
+
+/// Tells the outcome of an upgraded connection (a WebSocket) to the teardowns
+/// of its request scope ([`SharedScope::decide_outcome_later`]). Dropped
+/// without [`send`](OutcomeSender::send), the outcome is [`Outcome::Cancelled`].
+#[derive(Debug)]
+pub struct OutcomeSender(oneshot::Sender<Outcome>);
+
+impl OutcomeSender {
+    /// Tells the outcome.
+    pub fn send(self, outcome: Outcome) {
+        let _ = self.0.send(outcome);
     }
 }
 
@@ -409,6 +516,12 @@ impl<R: Registry> Scope<R> {
 
     /// Closes the scope: every value set up in it is torn down, in reverse order
     /// of setup, with `outcome` (or [`Outcome::SetupFailed`] if a provider failed).
+    ///
+    /// A job closes with [`Outcome::Success`] when its work is done (a
+    /// transaction then commits) and with [`Outcome::Failed`] when it failed
+    /// (it rolls back). When a teardown fails during a successful close, the
+    /// teardowns after it see [`Outcome::Failed`]: a commit that failed is not
+    /// followed by commits of what was set up before it.
     ///
     /// A value still held by a `Dep` is torn down in the background when
     /// released, with every value set up before it.
@@ -506,6 +619,22 @@ impl<R: Registry> SharedScope<R> {
     /// Closes without waiting (teardown runs on the app's worker).
     pub fn abandon(&self, outcome: Outcome) {
         self.0.abandon(outcome);
+    }
+
+    /// For a connection that is upgraded (a WebSocket): its outcome is not
+    /// the `101` response's but how the connection ends, told through the
+    /// returned sender. The scope's values that are torn down after the
+    /// response wait for it; a sender dropped unused tells
+    /// [`Outcome::Cancelled`].
+    #[must_use]
+    pub fn decide_outcome_later(&self) -> OutcomeSender {
+        self.0.decide_outcome_later()
+    }
+
+    /// The app container the scope belongs to.
+    #[must_use]
+    pub fn app(&self) -> &App<R> {
+        &self.0.app
     }
 
     /// `true` once closed.

@@ -1,13 +1,17 @@
 //! A randomized run of 10,000 requests over a real server on 127.0.0.1,
 //! 64 at a time, mixing success, handler errors, handler panics, setup errors,
-//! teardown errors and clients that disconnect mid-handler. At the end, per
-//! provider: setups == teardowns, no value torn down twice, the outcome every
-//! teardown saw matches what its client was sent, no pooled connection and no
-//! `Arc` leaked.
+//! teardown errors (with values set up before the failing one), clients that
+//! disconnect mid-handler, and streaming bodies that hold a value, read to the
+//! end or cut by the client. At the end, per provider: setups == teardowns, no
+//! value torn down twice, the outcome every teardown saw is the truth its
+//! client got (per provider: a value torn down before the response sees what
+//! was decided then, one waiting on the body sees how the body ended), no
+//! pooled connection and no `Arc` leaked.
 //!
 //! The seed is printed; set `CHAOS_SEED` to replay a run.
 
 use std::collections::HashMap;
+use std::future::IntoFuture as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +21,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_providers::prelude::*;
-use tokio::io::AsyncWriteExt as _;
+use futures_util::StreamExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -33,6 +38,8 @@ enum Mode {
     SetupError,
     TeardownError,
     Disconnect,
+    Stream,
+    StreamCut,
 }
 
 impl Mode {
@@ -41,9 +48,11 @@ impl Mode {
             0..40 => Self::Ok,
             40..55 => Self::HandlerError,
             55..65 => Self::Panic,
-            65..75 => Self::SetupError,
-            75..85 => Self::TeardownError,
-            _ => Self::Disconnect,
+            65..72 => Self::SetupError,
+            72..80 => Self::TeardownError,
+            80..88 => Self::Disconnect,
+            88..94 => Self::Stream,
+            _ => Self::StreamCut,
         }
     }
 
@@ -55,6 +64,8 @@ impl Mode {
             Self::SetupError => "setup-error",
             Self::TeardownError => "teardown-error",
             Self::Disconnect => "hang",
+            Self::Stream => "stream",
+            Self::StreamCut => "stream-forever",
         }
     }
 
@@ -65,6 +76,8 @@ impl Mode {
             "setup-error" => Self::SetupError,
             "teardown-error" => Self::TeardownError,
             "hang" => Self::Disconnect,
+            "stream" => Self::Stream,
+            "stream-forever" => Self::StreamCut,
             _ => Self::Ok,
         }
     }
@@ -72,24 +85,34 @@ impl Mode {
     /// What the client is sent (`None`: it went away first).
     fn expected_status(self) -> Option<u16> {
         match self {
-            Self::Ok => Some(200),
+            Self::Ok | Self::Stream => Some(200),
             Self::HandlerError => Some(422),
             Self::Panic | Self::TeardownError => Some(500),
             Self::SetupError => Some(503),
-            Self::Disconnect => None,
+            Self::Disconnect | Self::StreamCut => None,
         }
     }
 
-    /// The outcome every teardown of the request must see.
-    fn expected_outcome(self) -> Outcome {
-        match self {
-            // A failing commit turns the 200 into a 500, but the outcome was
-            // decided (success) before teardown ran.
-            Self::Ok | Self::TeardownError => Outcome::Success,
-            Self::HandlerError => Outcome::ErrorResponse { status: 422 },
-            Self::Panic => Outcome::Panicked,
-            Self::SetupError => Outcome::SetupFailed,
-            Self::Disconnect => Outcome::Cancelled,
+    /// The outcome the teardown of `provider`'s value must see in a request of
+    /// this mode. Setup order: `tag` (after the response), `conn`, `tx`,
+    /// `gate`, two `nonce`s; teardown runs in reverse.
+    fn expected_outcome(self, provider: &str) -> Outcome {
+        match (self, provider) {
+            (Self::Ok | Self::Stream, _) => Outcome::Success,
+            // `tx`'s commit fails: it saw the success, and from then on the
+            // response is a 500, which is what the values torn down after it
+            // (`conn`, then `tag` after the response) see.
+            (Self::TeardownError, "nonce" | "tx") => Outcome::Success,
+            (Self::TeardownError, _) => Outcome::ErrorResponse { status: 500 },
+            (Self::HandlerError, _) => Outcome::ErrorResponse { status: 422 },
+            (Self::Panic, _) => Outcome::Panicked,
+            (Self::SetupError, _) => Outcome::SetupFailed,
+            (Self::Disconnect, _) => Outcome::Cancelled,
+            // The body holds `tx`: `tx`, `conn` and `tag` wait for the body,
+            // which the client cut; the `nonce`s were torn down before the
+            // response, with its success.
+            (Self::StreamCut, "nonce") => Outcome::Success,
+            (Self::StreamCut, _) => Outcome::Cancelled,
         }
     }
 }
@@ -225,17 +248,31 @@ async fn work(
     _gate: Dep<Gate>,
     _a: Dep<Nonce>,
     _b: Dep<Nonce>,
+    tx: Dep<Tx>,
     ledger: Dep<Ledger>,
-) -> Result<&'static str, StatusCode> {
+) -> Result<Response, StatusCode> {
     match tag.mode {
         Mode::HandlerError => Err(StatusCode::UNPROCESSABLE_ENTITY),
         Mode::Panic => panic!("chaos panic"),
         Mode::Disconnect => {
             ledger.0.started.lock().expect("lock").push(tag.request);
             tokio::time::sleep(Duration::from_secs(60)).await;
-            Ok("too late")
+            Ok("too late".into_response())
         }
-        Mode::Ok | Mode::SetupError | Mode::TeardownError => Ok("done"),
+        Mode::Stream | Mode::StreamCut => {
+            // The body holds the transaction; `stream-forever` sends a chunk
+            // every 2 ms for a minute (its client cuts it after the first).
+            let chunks = if tag.mode == Mode::Stream { 3 } else { 30_000 };
+            let body = futures_util::stream::iter(0..chunks).then(move |n| {
+                let _held = &tx;
+                async move {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    Ok::<_, std::io::Error>(format!("chunk{n};"))
+                }
+            });
+            Ok(axum::body::Body::from_stream(body).into_response())
+        }
+        Mode::Ok | Mode::SetupError | Mode::TeardownError => Ok("done".into_response()),
     }
 }
 
@@ -271,9 +308,13 @@ async fn ten_thousand_mixed_requests_keep_every_teardown_guarantee() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address").to_string();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(axum_providers::serve(listener, router, app.clone(), async move {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(
+        axum_providers::serve(listener, router, &app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
     let pool_probe = app.get::<Pool>().await.expect("pool");
     drop(app);
 
@@ -288,7 +329,23 @@ async fn ten_thousand_mixed_requests_keep_every_teardown_guarantee() {
         let (client, address, ledger) = (client.clone(), address.clone(), ledger.clone());
         requests.spawn(async move {
             let request = request as u64;
-            let status = if mode == Mode::Disconnect {
+            let status = if mode == Mode::StreamCut {
+                // Reads the head and the first chunk, then goes away.
+                let mut stream = TcpStream::connect(&address).await.expect("connect");
+                let head = format!(
+                    "GET /work HTTP/1.1\r\nhost: chaos\r\nx-request: {request}\r\nx-mode: stream-forever\r\n\r\n"
+                );
+                stream.write_all(head.as_bytes()).await.expect("write");
+                let mut received = Vec::new();
+                let mut buffer = [0_u8; 1024];
+                while !String::from_utf8_lossy(&received).contains("chunk0;") {
+                    let read = stream.read(&mut buffer).await.expect("read");
+                    assert!(read > 0, "the stream of request {request} ended early");
+                    received.extend_from_slice(&buffer[..read]);
+                }
+                drop(stream);
+                None
+            } else if mode == Mode::Disconnect {
                 let mut stream = TcpStream::connect(&address).await.expect("connect");
                 let head = format!(
                     "GET /work HTTP/1.1\r\nhost: chaos\r\nx-request: {request}\r\nx-mode: hang\r\n\r\n"
@@ -307,7 +364,12 @@ async fn ten_thousand_mixed_requests_keep_every_teardown_guarantee() {
                     .send()
                     .await
                     .expect("send");
-                Some(response.status().as_u16())
+                let status = response.status().as_u16();
+                let body = response.text().await.expect("body");
+                if mode == Mode::Stream {
+                    assert_eq!(body, "chunk0;chunk1;chunk2;", "request {request} got the whole stream");
+                }
+                Some(status)
             };
             drop(permit);
             (request, mode, status)
@@ -335,7 +397,7 @@ async fn ten_thousand_mixed_requests_keep_every_teardown_guarantee() {
     }
     for ((provider, _), (request, outcome)) in &teardowns {
         let mode = modes[*request as usize];
-        assert_eq!(*outcome, mode.expected_outcome(), "`{provider}` of request {request} ({mode:?})");
+        assert_eq!(*outcome, mode.expected_outcome(provider), "`{provider}` of request {request} ({mode:?})");
     }
     assert_eq!(pool_probe.in_use.load(Ordering::SeqCst), 0, "a pooled connection leaked");
     drop(pool_probe);

@@ -3,6 +3,7 @@
 //! exactly those of the successful requests, a failing commit answered `500`,
 //! an exhausted pool answered `503` within the wait timeout.
 
+use std::future::IntoFuture as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,9 +83,13 @@ async fn start(
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(axum_providers::serve(listener, router, app, async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(
+        axum_providers::serve(listener, router, &app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
     (address, stop, task, pool)
 }
 

@@ -3,6 +3,7 @@
 //! disconnecting client, panics, setup failures in the middle of a graph,
 //! streaming bodies and WebSockets, exclusive borrows, failing teardowns.
 
+use std::future::IntoFuture as _;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -229,9 +230,13 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address").to_string();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(axum_providers::serve(listener, router, app, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(
+            axum_providers::serve(listener, router, &app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .into_future(),
+        );
         Self { address, journal, stop: Some(stop), task }
     }
 
@@ -569,9 +574,13 @@ mod pooled {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address").to_string();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(axum_providers::serve(listener, router, app, async move {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(
+            axum_providers::serve(listener, router, &app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .into_future(),
+        );
 
         // Both connections of the pool are taken by handlers whose clients go away.
         for id in ["p1", "p2"] {

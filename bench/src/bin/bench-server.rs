@@ -21,7 +21,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "providers" => {
             let app = App::<providers::BenchProviders>::builder().build().await?;
             println!("providers server on {}", listener.local_addr()?);
-            axum_providers::serve(listener, providers::router(&app), app, stop).await?;
+            axum_providers::serve(listener, providers::router(&app), &app).await?;
         }
         "handwritten" => {
             let url = std::env::var("BENCH_DATABASE_URL")

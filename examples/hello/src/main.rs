@@ -67,12 +67,6 @@ async fn hello(config: Dep<Config>, caller: Dep<Caller>, visit: Dep<Visit>) -> S
     format!("{}, {}! You are visitor #{}.\n", config.greeting, caller.0, visit.0)
 }
 
-async fn shutdown_signal() {
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        tracing::error!(%error, "cannot listen for ctrl-c; stopping");
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
@@ -83,6 +77,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let router = Router::new().route("/", get(hello)).with_providers(&app);
     let listener = TcpListener::bind(&address).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum_providers::serve(listener, router, app, shutdown_signal()).await?;
+    axum_providers::serve(listener, router, &app).await?; // drains on SIGTERM or Ctrl-C
     Ok(())
 }

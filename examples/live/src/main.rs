@@ -19,9 +19,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "live feed on http://{}: GET /feed/{{channel}} (WebSocket), POST /publish/{{channel}}",
         listener.local_addr()?
     );
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    axum_providers::serve(listener, router(&app), app, shutdown).await?;
+    axum_providers::serve(listener, router(&app), &app).await?; // drains on SIGTERM or Ctrl-C
     Ok(())
 }

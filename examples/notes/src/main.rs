@@ -11,12 +11,6 @@ use notes::{Config, NotesProviders, router};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-async fn shutdown_signal() {
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        tracing::error!(%error, "cannot listen for ctrl-c; stopping");
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     if let Some(format) = std::env::args().skip(1).find(|arg| arg.starts_with("--graph")) {
@@ -33,6 +27,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let database = config.database_url.split('?').next().unwrap_or_default().to_owned();
     drop(config);
     println!("notes listening on http://{} (database: {database})", listener.local_addr()?);
-    axum_providers::serve(listener, router(&app), app, shutdown_signal()).await?;
+    axum_providers::serve(listener, router(&app), &app).await?; // drains on SIGTERM or Ctrl-C
     Ok(())
 }
