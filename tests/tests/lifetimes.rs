@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_providers::prelude::*;
+use axum_providers::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum_providers::{BoxError, Respond};
 use axum_providers_tests::Journal;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -56,7 +57,30 @@ async fn tx(tag: Dep<Tag>, journal: Dep<Journal>) -> Teardown<Tx> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         journal.record(format!("teardown tx {} ({outcome})", tx.id));
-        if behaviour == "fail-commit" { Err(std::io::Error::other("commit failed")) } else { Ok(()) }
+        match behaviour.as_str() {
+            "fail-commit" => Err(BoxError::from("commit failed")),
+            "conflict-commit" => Err(Respond::new(
+                (StatusCode::CONFLICT, "conflict: this note exists already"),
+                std::io::Error::other("duplicate key value violates unique constraint"),
+            )
+            .into()),
+            _ => Ok(()),
+        }
+    })
+}
+
+/// Set up before the transaction (by handlers that ask for it first), so
+/// torn down after it, before the response.
+struct Audit {
+    id: String,
+}
+
+#[provider]
+fn audit(tag: Dep<Tag>, journal: Dep<Journal>) -> Teardown<Audit> {
+    journal.record(format!("setup audit {}", tag.id));
+    let journal = journal.clone();
+    Teardown::new(Audit { id: tag.id.clone() }, move |audit, outcome| async move {
+        journal.record(format!("teardown audit {} ({outcome})", audit.id));
     })
 }
 
@@ -126,7 +150,7 @@ fn third(_second: Dep<Second>, journal: Dep<Journal>) -> Teardown<Third> {
     })
 }
 
-#[providers(journal, tag, tx, cleanup, quota, first, second, third)]
+#[providers(journal, tag, tx, cleanup, quota, first, second, third, audit)]
 struct AppProviders;
 
 #[handler(AppProviders)]
@@ -188,6 +212,26 @@ async fn stream(tx: Dep<Tx>, journal: Dep<Journal>) -> Body {
     Body::from_stream(chunks)
 }
 
+/// The audit first, then the transaction: the audit is torn down after it.
+#[handler(AppProviders)]
+async fn audited(_audit: Dep<Audit>, tx: Dep<Tx>) -> String {
+    format!("stored {}", tx.id)
+}
+
+/// A streaming body that holds the transaction and sends a chunk every 10 ms
+/// for a minute: its client cuts it.
+#[handler(AppProviders)]
+async fn endless(tx: Dep<Tx>) -> Body {
+    let chunks = futures_util::stream::iter(0..6_000).then(move |n| {
+        let id = tx.id.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok::<_, std::io::Error>(format!("{id} chunk{n};"))
+        }
+    });
+    Body::from_stream(chunks)
+}
+
 /// A WebSocket that holds the transaction for as long as it is open.
 #[handler(AppProviders)]
 async fn socket(upgrade: WebSocketUpgrade, tx: Dep<Tx>, journal: Dep<Journal>) -> Response {
@@ -225,6 +269,8 @@ impl Server {
             .route("/twice", get(twice))
             .route("/three", get(three))
             .route("/stream", get(stream))
+            .route("/endless", get(endless))
+            .route("/audited", get(audited))
             .route("/socket", get(socket))
             .with_providers(&app);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -509,6 +555,97 @@ async fn shutdown_waits_for_an_open_stream_before_app_teardown() {
     assert!(response.contains("chunk2;"), "the stream finished: {response}");
     let events = journal.events();
     assert!(pos(&events, "teardown tx sd1 (success)") < events.len(), "{events:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_body_cut_by_the_client_tears_its_held_values_down_as_cancelled() {
+    let server = Server::start().await;
+    let mut client = TcpStream::connect(&server.address).await.expect("connect");
+    client.write_all(b"GET /endless HTTP/1.1\r\nhost: test\r\nx-id: cut1\r\n\r\n").await.expect("write");
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 1024];
+    while !String::from_utf8_lossy(&received).contains("cut1 chunk1;") {
+        let read = client.read(&mut buffer).await.expect("read");
+        assert!(read > 0, "the stream ended early");
+        received.extend_from_slice(&buffer[..read]);
+    }
+    drop(client);
+    server.journal.wait_for("teardown tag cut1 (cancelled)").await;
+    // The body held `tx` (and `tag`, set up before it): neither commits.
+    assert_eq!(
+        server.journal.of("cut1"),
+        ["setup tag cut1", "setup tx cut1", "teardown tx cut1 (cancelled)", "teardown tag cut1 (cancelled)"]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failing_commit_every_later_teardown_sees_the_500() {
+    let server = Server::start().await;
+    let (status, body) = server.get("/audited", "fc1", "fail-commit").await;
+    assert_eq!((status, body.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "internal server error"));
+    server.journal.wait_for("teardown tag fc1 (error response (500))").await;
+    assert_eq!(
+        server.journal.of("fc1"),
+        [
+            "setup tag fc1",
+            "setup audit fc1",
+            "setup tx fc1",
+            "teardown tx fc1 (success)",
+            "teardown audit fc1 (error response (500))",
+            "teardown tag fc1 (error response (500))",
+        ]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teardown_error_that_chooses_a_response_is_sent_and_seen_by_later_teardowns() {
+    let server = Server::start().await;
+    let (status, body) = server.get("/audited", "cf1", "conflict-commit").await;
+    assert_eq!((status, body.as_str()), (StatusCode::CONFLICT, "conflict: this note exists already"));
+    server.journal.wait_for("teardown tag cf1 (error response (409))").await;
+    assert!(server.journal.events().contains(&"teardown audit cf1 (error response (409))".to_owned()));
+    server.stop().await;
+}
+
+/// A WebSocket client of `/socket` for request `id` that got one echo.
+async fn open_socket(
+    address: &str,
+    id: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
+    let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+        "ws://{address}/socket"
+    ))
+    .map(|mut request| {
+        request.headers_mut().insert("x-id", id.parse().expect("header"));
+        request
+    })
+    .expect("request");
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("connect");
+    socket.send(tokio_tungstenite::tungstenite::Message::text("hi")).await.expect("send");
+    let reply = socket.next().await.expect("reply").expect("message");
+    assert_eq!(reply.into_text().expect("text").as_str(), format!("{id} says hi"));
+    socket
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_lost_without_a_close_frame_is_cancelled() {
+    let server = Server::start().await;
+    let socket = open_socket(&server.address, "ws2").await;
+    drop(socket); // the TCP connection goes, no close frame
+    server.journal.wait_for("teardown tag ws2 (cancelled)").await;
+    assert_eq!(
+        server.journal.of("ws2"),
+        [
+            "setup tag ws2",
+            "setup tx ws2",
+            "socket closed ws2",
+            "teardown tx ws2 (cancelled)",
+            "teardown tag ws2 (cancelled)"
+        ]
+    );
+    server.stop().await;
 }
 
 /// Cancellation with a real connection pool: a client that disconnects while
