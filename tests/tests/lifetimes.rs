@@ -232,6 +232,19 @@ async fn endless(tx: Dep<Tx>) -> Body {
     Body::from_stream(chunks)
 }
 
+/// The same with axum's own upgrade: the crate cannot see how it ended.
+#[handler(AppProviders)]
+async fn plain_socket(upgrade: axum::extract::ws::WebSocketUpgrade, tx: Dep<Tx>) -> Response {
+    upgrade.on_upgrade(move |mut socket: axum::extract::ws::WebSocket| async move {
+        while let Some(Ok(axum::extract::ws::Message::Text(text))) = socket.recv().await {
+            let reply = format!("{} says {}", tx.id, text.as_str());
+            if socket.send(reply.into()).await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
 /// A WebSocket that holds the transaction for as long as it is open.
 #[handler(AppProviders)]
 async fn socket(upgrade: WebSocketUpgrade, tx: Dep<Tx>, journal: Dep<Journal>) -> Response {
@@ -272,6 +285,7 @@ impl Server {
             .route("/endless", get(endless))
             .route("/audited", get(audited))
             .route("/socket", get(socket))
+            .route("/plain-socket", get(plain_socket))
             .with_providers(&app);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address").to_string();
@@ -609,13 +623,14 @@ async fn a_teardown_error_that_chooses_a_response_is_sent_and_seen_by_later_tear
     server.stop().await;
 }
 
-/// A WebSocket client of `/socket` for request `id` that got one echo.
+/// A WebSocket client of `path` for request `id` that got one echo.
 async fn open_socket(
     address: &str,
+    path: &str,
     id: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>> {
     let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
-        "ws://{address}/socket"
+        "ws://{address}{path}"
     ))
     .map(|mut request| {
         request.headers_mut().insert("x-id", id.parse().expect("header"));
@@ -632,7 +647,7 @@ async fn open_socket(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_lost_without_a_close_frame_is_cancelled() {
     let server = Server::start().await;
-    let socket = open_socket(&server.address, "ws2").await;
+    let socket = open_socket(&server.address, "/socket", "ws2").await;
     drop(socket); // the TCP connection goes, no close frame
     server.journal.wait_for("teardown tag ws2 (cancelled)").await;
     assert_eq!(
@@ -645,6 +660,17 @@ async fn a_websocket_lost_without_a_close_frame_is_cancelled() {
             "teardown tag ws2 (cancelled)"
         ]
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_axums_own_upgrade_a_lost_websocket_still_sees_the_101s_success() {
+    let server = Server::start().await;
+    let socket = open_socket(&server.address, "/plain-socket", "ws3").await;
+    drop(socket);
+    // Documented: only `axum_providers::ws::WebSocketUpgrade` sees how it ended.
+    server.journal.wait_for("teardown tag ws3 (success)").await;
+    assert!(server.journal.events().contains(&"teardown tx ws3 (success)".to_owned()));
     server.stop().await;
 }
 

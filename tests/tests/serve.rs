@@ -149,8 +149,21 @@ async fn at_the_deadline_what_still_runs_is_cut_torn_down_as_cancelled_and_the_e
         "POST /upload HTTP/1.1\r\nhost: t\r\nx-id: up1\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\n0123456789",
     )
     .await;
-    server.wait_for("setup tx hang1").await;
-    server.wait_for("setup tx up1").await;
+    let endless = send(&server.address, "GET /endless HTTP/1.1\r\nhost: t\r\nx-id: st1\r\n\r\n").await;
+    let socket = {
+        let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            format!("ws://{}/socket", server.address),
+        )
+        .map(|mut request| {
+            request.headers_mut().insert("x-id", "ws1".parse().expect("header"));
+            request
+        })
+        .expect("request");
+        tokio_tungstenite::connect_async(request).await.expect("connect").0
+    };
+    for id in ["hang1", "up1", "st1", "ws1"] {
+        server.wait_for(&format!("setup tx {id}")).await;
+    }
     let signalled = Instant::now();
     server.signal("-TERM");
     let answer = response(hang).await;
@@ -163,11 +176,18 @@ async fn at_the_deadline_what_still_runs_is_cut_torn_down_as_cancelled_and_the_e
     assert_eq!(status.code(), Some(0), "exit code; stderr: {stderr}");
     assert!(took >= Duration::from_millis(900), "the drain waited for the deadline ({took:?})");
     assert!(took < Duration::from_secs(4), "one deadline for the whole shutdown ({took:?})");
-    for line in ["teardown tx hang1 (cancelled)", "teardown tx up1 (cancelled)"] {
-        assert!(pos(&lines, line) < pos(&lines, "teardown config (shutdown)"), "{lines:?}");
+    // The request, the stalled upload, the streaming body and the socket: all cut.
+    for id in ["hang1", "up1", "st1", "ws1"] {
+        let line = format!("teardown tx {id} (cancelled)");
+        assert!(pos(&lines, &line) < pos(&lines, "teardown config (shutdown)"), "{lines:?}");
     }
     assert!(stderr.contains("shutdown deadline passed with request scopes still open"), "{stderr}");
-    drop(upload);
+    let streamed = response(endless).await;
+    assert!(
+        streamed.contains("st1 chunk0;") && !streamed.ends_with("0\r\n\r\n"),
+        "the body was cut: {streamed}"
+    );
+    drop((upload, socket));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

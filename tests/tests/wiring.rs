@@ -638,6 +638,18 @@ mod panicking_teardowns {
         assert_eq!(events.take(), ["teardown calm (failed)"]);
         app.shutdown().await.expect("clean shutdown");
     }
+
+    #[tokio::test]
+    async fn a_job_that_failed_closes_its_scope_as_failed() {
+        let events = Journal::default();
+        let app =
+            App::<PanickyProviders>::builder().override_value(events.clone()).build().await.expect("app");
+        let mut scope = app.scope();
+        drop(scope.get::<Calm>().await.expect("calm"));
+        scope.close(Outcome::Failed).await.expect("calm's teardown succeeds");
+        assert_eq!(events.take(), ["teardown calm (failed)"]);
+        app.shutdown().await.expect("clean shutdown");
+    }
 }
 
 /// A plain `fn` provider with a transient dependency and a dependency that

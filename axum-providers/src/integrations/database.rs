@@ -74,6 +74,10 @@ impl DatabaseSettings {
 ///   exhausted or the database is unreachable) answers
 ///   `503 Service Unavailable` with `Retry-After: 1` and a plain-text body
 ///   saying so;
+/// - `Conflict` (the data breaks an integrity constraint: a unique key, a
+///   foreign key, a check) answers `409 Conflict`, also when the constraint
+///   is checked at `COMMIT` (a deferred constraint): the built-in
+///   transactions turn such a commit failure into this response;
 /// - `Failed` (any other error) answers a generic `500`.
 ///
 /// Either way the full error is logged, not sent.
@@ -96,6 +100,8 @@ pub enum DatabaseError {
         /// What the driver or pool reported.
         source: BoxError,
     },
+    /// An integrity constraint was violated (SQLSTATE class 23).
+    Conflict(BoxError),
     /// Any other database error.
     Failed(BoxError),
 }
@@ -109,6 +115,11 @@ impl DatabaseError {
     /// Any other failure.
     pub fn failed(source: impl Into<BoxError>) -> Self {
         Self::Failed(source.into())
+    }
+
+    /// The data breaks an integrity constraint.
+    pub fn conflict(source: impl Into<BoxError>) -> Self {
+        Self::Conflict(source.into())
     }
 
     /// `true` for [`DatabaseError::Unavailable`].
@@ -125,6 +136,7 @@ impl fmt::Display for DatabaseError {
                 write!(f, "database unavailable: no connection within {waited:?} ({source})")
             }
             Self::Unavailable { waited: None, source } => write!(f, "database unavailable: {source}"),
+            Self::Conflict(source) => write!(f, "database conflict: {source}"),
             Self::Failed(source) => write!(f, "database error: {source}"),
         }
     }
@@ -133,13 +145,21 @@ impl fmt::Display for DatabaseError {
 impl std::error::Error for DatabaseError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Unavailable { source, .. } | Self::Failed(source) => Some(&**source),
+            Self::Unavailable { source, .. } | Self::Conflict(source) | Self::Failed(source) => {
+                Some(&**source)
+            }
         }
     }
 }
 
 impl IntoResponse for DatabaseError {
     fn into_response(self) -> Response {
+        self.response()
+    }
+}
+
+impl DatabaseError {
+    fn response(&self) -> Response {
         match self {
             Self::Unavailable { waited, .. } => {
                 let body = match waited {
@@ -155,7 +175,22 @@ impl IntoResponse for DatabaseError {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 response
             }
+            Self::Conflict(_) => {
+                (StatusCode::CONFLICT, "conflict: the request conflicts with data stored already\n")
+                    .into_response()
+            }
             Self::Failed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response(),
+        }
+    }
+
+    /// What a failed `COMMIT` becomes in a transaction's teardown: a conflict
+    /// chooses its `409` response ([`Respond`](crate::Respond)); anything else
+    /// (the commit's fate is unknown) stays an error, so the response becomes
+    /// a generic `500`.
+    pub(crate) fn commit_failed(self) -> BoxError {
+        match self {
+            Self::Conflict(_) => Box::new(crate::Respond::new(self.response(), self)),
+            other => Box::new(other),
         }
     }
 }

@@ -57,7 +57,14 @@ impl From<PoolError> for DatabaseError {
 
 impl From<tokio_postgres::Error> for DatabaseError {
     fn from(error: tokio_postgres::Error) -> Self {
-        if error.is_closed() { Self::unavailable(error, None) } else { Self::failed(error) }
+        if error.is_closed() {
+            Self::unavailable(error, None)
+        } else if error.code().is_some_and(|code| code.code().starts_with("23")) {
+            // SQLSTATE class 23: integrity constraint violation.
+            Self::conflict(error)
+        } else {
+            Self::failed(error)
+        }
     }
 }
 
@@ -127,9 +134,10 @@ impl DerefMut for PooledTransaction {
 }
 
 /// A request-scoped transaction: `BEGIN` at setup; `COMMIT` before the
-/// response when the request succeeded, `ROLLBACK` otherwise. A failing
-/// `COMMIT` turns the response into a `500`. Exclusive: ask for
-/// `DepMut<PooledTransaction>`.
+/// response when the request succeeded, `ROLLBACK` otherwise. A `COMMIT`
+/// that breaks a constraint (a deferred one) answers `409 Conflict`; any
+/// other failing `COMMIT` turns the response into a `500`. Exclusive: ask
+/// for `DepMut<PooledTransaction>`.
 #[provider(exclusive, crate = crate)]
 pub async fn transaction(pool: Dep<Pool>) -> Result<Teardown<PooledTransaction>, DatabaseError> {
     let client = pool.get().await.map_err(|error| waited(&pool, error))?;
@@ -144,7 +152,7 @@ pub async fn transaction(pool: Dep<Pool>) -> Result<Teardown<PooledTransaction>,
                 Err(error) => {
                     // Its state is unknown: take it out of the pool.
                     drop(deadpool_postgres::Object::take(client));
-                    Err(DatabaseError::from(error))
+                    Err(DatabaseError::from(error).commit_failed())
                 }
             }
         },

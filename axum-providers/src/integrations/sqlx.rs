@@ -52,7 +52,10 @@
 //! with a plain-text body saying so; any other database error answers a
 //! generic `500`. Both are logged in full. When the database comes back, the
 //! pool reconnects: no restart needed. A commit that fails turns the response
-//! into a `500` (the client is never told its data was stored).
+//! into a `500` (the client is never told its data was stored), or a `409
+//! Conflict` when it broke an integrity constraint (a unique or foreign key
+//! checked at commit); a query in the handler that breaks one answers `409`
+//! too when its error goes to the response as [`DatabaseError`].
 
 pub use crate::database::{DatabaseError, DatabaseSettings};
 
@@ -63,11 +66,14 @@ impl From<sqlx::Error> for DatabaseError {
 }
 
 /// Classifies a sqlx error: no connection in time (or none possible) is
-/// `Unavailable`, the rest `Failed`.
+/// `Unavailable`, a broken integrity constraint `Conflict`, the rest `Failed`.
 fn from_sqlx(source: sqlx::Error, waited: Option<std::time::Duration>) -> DatabaseError {
     match source {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
             DatabaseError::unavailable(source, waited)
+        }
+        sqlx::Error::Database(ref error) if !matches!(error.kind(), sqlx::error::ErrorKind::Other) => {
+            DatabaseError::conflict(source)
         }
         other => DatabaseError::failed(other),
     }
@@ -104,14 +110,19 @@ macro_rules! sqlx_providers {
 
         #[doc = concat!("A request-scoped ", $name, " transaction: committed before the response when the request succeeded, rolled back otherwise.")]
         ///
-        /// Exclusive: ask for it as `DepMut<Transaction<'static, _>>`. A failing
-        /// commit turns the response into a `500`.
+        /// Exclusive: ask for it as `DepMut<Transaction<'static, _>>`. A commit
+        /// that breaks a constraint (a deferred one) answers `409 Conflict`;
+        /// any other failing commit turns the response into a `500`.
         #[provider(exclusive, crate = crate)]
         pub async fn transaction(pool: Dep<sqlx::$pool>) -> Result<Teardown<Transaction<'static, $db>>, DatabaseError> {
             let waited = pool.options().get_acquire_timeout();
             let transaction = pool.begin().await.map_err(|error| from_sqlx(error, Some(waited)))?;
             Ok(Teardown::new(transaction, |transaction: Transaction<'static, $db>, outcome: Outcome| async move {
-                if outcome.is_success() { transaction.commit().await } else { transaction.rollback().await }
+                if outcome.is_success() {
+                    transaction.commit().await.map_err(|error| from_sqlx(error, None).commit_failed())
+                } else {
+                    transaction.rollback().await.map_err(crate::BoxError::from)
+                }
             }))
         }
 

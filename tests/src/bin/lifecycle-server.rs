@@ -12,6 +12,7 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum_providers::prelude::*;
+use axum_providers::ws::{Message, WebSocket, WebSocketUpgrade};
 
 /// The app-scoped configuration; its teardown shows that app teardown ran.
 struct Config;
@@ -61,6 +62,33 @@ async fn panics(_tx: Dep<Tx>) -> String {
     panic!("this handler panics")
 }
 
+/// A streaming body that holds the transaction: a chunk every 10 ms, for a minute.
+#[handler(ServerProviders)]
+async fn endless(tx: Dep<Tx>) -> axum::body::Body {
+    use futures_util::StreamExt as _;
+    let chunks = futures_util::stream::iter(0..6_000).then(move |n| {
+        let id = tx.0.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok::<_, std::io::Error>(format!("{id} chunk{n};"))
+        }
+    });
+    axum::body::Body::from_stream(chunks)
+}
+
+/// A WebSocket that holds the transaction and echoes until it closes.
+#[handler(ServerProviders)]
+async fn socket(upgrade: WebSocketUpgrade, tx: Dep<Tx>) -> axum::response::Response {
+    upgrade.on_upgrade(move |mut socket: WebSocket| async move {
+        while let Some(Ok(Message::Text(text))) = socket.recv().await {
+            let reply = format!("{} says {}", tx.0, text.as_str());
+            if socket.send(Message::Text(reply.into())).await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).init();
@@ -76,6 +104,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/hang", get(hang))
         .route("/upload", post(upload))
         .route("/panic", get(panics))
+        .route("/endless", get(endless))
+        .route("/socket", get(socket))
         .with_providers(&app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening on {}", listener.local_addr()?);
