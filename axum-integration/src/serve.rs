@@ -21,7 +21,7 @@ use tower_service::Service;
 /// given to [`with_graceful_shutdown`](Serve::with_graceful_shutdown)), then
 /// shuts down within one deadline and tears `app` down.
 ///
-/// It takes what [`axum::serve`] takes: any [`Listener`] (a
+/// It takes what [`axum::serve()`] takes: any [`Listener`] (a
 /// `tokio::net::TcpListener`, a `UnixListener`, `listener.tap_io(..)`), and a
 /// `Router`, `router.into_make_service()` or
 /// `router.into_make_service_with_connect_info::<SocketAddr>()`.

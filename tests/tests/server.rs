@@ -117,7 +117,7 @@ async fn start(
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(
-        axum_providers::serve(listener, router, &app)
+        axum_providers::serve(listener, router, app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })
