@@ -32,7 +32,7 @@ use tower_service::Service;
 /// 2. at the deadline ([`App::shutdown_timeout`], 30 s by default), what is
 ///    still running is cut: a request still running is answered `503`, a
 ///    streaming body ends with an error, a socket of
-///    [`ws::WebSocketUpgrade`](crate::ws) is dropped; their values are torn
+///    `ws::WebSocketUpgrade` (feature `ws`) is dropped; their values are torn
 ///    down with `Outcome::Cancelled`, and a log line says how many scopes were
 ///    cut;
 /// 3. the app-scoped values are torn down in reverse order of setup

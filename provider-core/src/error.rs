@@ -175,8 +175,9 @@ impl StdError for BuildError {
 /// like any teardown error.
 ///
 /// ```
+/// # #[cfg(feature = "axum")] mod example {
 /// # use axum_providers_core as axum_providers;
-/// use axum::http::StatusCode;
+/// use http::StatusCode;
 /// use axum_providers::{BoxError, Outcome, Respond, Teardown};
 ///
 /// struct Order;
@@ -196,7 +197,7 @@ impl StdError for BuildError {
 ///         })
 ///     })
 /// }
-/// # let _ = order();
+/// # }
 /// ```
 pub struct Respond {
     status: u16,

@@ -51,9 +51,10 @@ impl OpenScopes {
     }
 }
 
-/// Announces that the deadline of an app's shutdown has passed: work still
-/// running then (a request, a streaming body, a WebSocket, a job) should stop,
-/// and its scope then closes with [`Outcome::Cancelled`](crate::Outcome::Cancelled).
+/// Announces that the deadline of an app's shutdown has passed while scopes
+/// were still open: the work still running then (a request, a streaming
+/// body, a WebSocket, a job holding a scope) should stop, and its scope then
+/// closes with [`Outcome::Cancelled`](crate::Outcome::Cancelled).
 ///
 /// Obtained from [`App::cancellation`](crate::App::cancellation). The axum
 /// integration's `serve` and `ws::WebSocketUpgrade` listen to it; a worker
@@ -69,13 +70,17 @@ impl OpenScopes {
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let app = App::<Providers>::builder().build().await?;
 /// let cancellation = app.cancellation();
+/// let scope = app.scope(); // the worker's scope: shutdown waits for it
 /// let worker = tokio::spawn(async move {
-///     tokio::select! {
+///     let ended = tokio::select! {
 ///         () = cancellation.cancelled() => "cut at the shutdown deadline",
 ///         () = std::future::pending::<()>() => "finished",
-///     }
+///     };
+///     drop(scope); // its values are torn down as cancelled
+///     ended
 /// });
-/// app.shutdown_by(tokio::time::Instant::now()).await?; // a deadline that has passed
+/// let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(10);
+/// app.shutdown_by(deadline).await?;
 /// assert_eq!(worker.await?, "cut at the shutdown deadline");
 /// # Ok(()) }
 /// ```
