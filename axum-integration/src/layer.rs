@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::response::IntoResponse as _;
 use axum::response::Response;
 use axum_providers_core::__private::{
@@ -21,7 +22,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ScopedBody;
-use crate::panic::{PollingHandler, take_location};
+use crate::panic::PollingHandler;
 
 /// Opens a request scope for every request and closes it when the handler's
 /// response is ready, before it is sent.
@@ -103,6 +104,7 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let scope = SharedScope::open(&self.app);
+        let bodiless = request.method() == axum::http::Method::HEAD;
         let inner = if R::AUTOUSE.is_empty() {
             // The inner future owns what it needs: no clone of the service.
             Either::Left(self.inner.call(request))
@@ -121,8 +123,9 @@ where
         };
         ProvidersFuture {
             handled: scope.enter(AssertUnwindSafe(inner).catch_unwind()),
-            guard: CancelGuard { scope, closed: false },
             closing: None,
+            guard: CancelGuard { scope, closed: false },
+            bodiless,
         }
     }
 }
@@ -134,9 +137,13 @@ pin_project_lite::pin_project! {
     pub struct ProvidersFuture<F, R: Registry> {
         #[pin]
         handled: CurrentScopeFuture<CatchUnwind<AssertUnwindSafe<Either<F, BoxFuture<'static, Result<Response, Infallible>>>>>>,
-        guard: CancelGuard<R>,
         // Teardowns still in progress, with the response they decide.
+        // Dropped before the guard: what they hand to the app's worker is
+        // sent while the scope still counts as open.
         closing: Option<Box<PendingClose<R>>>,
+        guard: CancelGuard<R>,
+        // The response is sent without a body (`HEAD`).
+        bodiless: bool,
     }
 }
 
@@ -156,18 +163,16 @@ where
         let mut this = self.project();
         if let Some(mut pending) = this.closing.take() {
             return match pending.teardowns.poll_close(cx) {
-                Poll::Ready(closed) => Poll::Ready(Ok(respond(pending.response, closed))),
+                Poll::Ready(closed) => Poll::Ready(Ok(respond(pending.response, closed, *this.bodiless))),
                 Poll::Pending => {
                     *this.closing = Some(pending);
+                    crate::serve::closing_the_response();
                     Poll::Pending
                 }
             };
         }
-        let polled = {
-            let _polling = PollingHandler::enter();
-            this.handled.as_mut().poll(cx)
-        };
-        let (response, outcome) = match ready!(polled) {
+        let polling = PollingHandler::enter();
+        let (response, outcome) = match ready!(this.handled.as_mut().poll(cx)) {
             Ok(Ok(response)) => {
                 let outcome = Outcome::from_status(response.status().as_u16());
                 (response, outcome)
@@ -179,7 +184,7 @@ where
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "non-string panic payload".to_owned());
-                match take_location() {
+                match polling.claim() {
                     Some(location) => tracing::error!(
                         panic = %message,
                         %location,
@@ -193,14 +198,16 @@ where
                 (internal_error(), Outcome::Panicked)
             }
         };
+        drop(polling);
         // The teardowns are polled here, with this request's waker: most
         // finish at once; one in progress (a commit waiting for the database)
         // is polled again when it wakes the request.
         this.guard.closed = true;
         match this.guard.scope.close_before_response(outcome, cx) {
-            Ok(closed) => Poll::Ready(Ok(respond(response, closed))),
+            Ok(closed) => Poll::Ready(Ok(respond(response, closed, *this.bodiless))),
             Err(teardowns) => {
                 *this.closing = Some(Box::new(PendingClose { teardowns, response }));
+                crate::serve::closing_the_response();
                 Poll::Pending
             }
         }
@@ -209,8 +216,9 @@ where
 
 /// The response, once the before-response teardowns ran: the one a failing
 /// teardown chose (or a `500`) instead of a success, and a body that runs the
-/// after-response teardowns when it ends.
-fn respond<R: Registry>(response: Response, closed: Closed<R>) -> Response {
+/// after-response teardowns when it ends (at once when there is no body to
+/// send: `HEAD`, `204`, `304`).
+fn respond<R: Registry>(response: Response, closed: Closed<R>, bodiless: bool) -> Response {
     let response = match closed.replaced {
         None => response,
         Some(chosen) => match chosen.and_then(|payload| payload.downcast::<Response>().ok()) {
@@ -218,8 +226,16 @@ fn respond<R: Registry>(response: Response, closed: Closed<R>) -> Response {
             None => internal_error(),
         },
     };
+    let status = response.status();
     match closed.remainder {
         None => response,
+        Some(remainder)
+            if bodiless || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED =>
+        {
+            let outcome = remainder.outcome();
+            remainder.finish(outcome);
+            response
+        }
         Some(remainder) => response.map(|body| Body::new(ScopedBody::new(body, remainder))),
     }
 }

@@ -11,8 +11,9 @@ static INSTALL: Once = Once::new();
 thread_local! {
     /// How many providers layers are polling their handler on this thread.
     static IN_HANDLER: Cell<u32> = const { Cell::new(0) };
-    /// Where the last handler panic on this thread happened.
-    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The last handler panic on this thread that nobody reported yet: its
+    /// message and where it happened.
+    static UNREPORTED: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
 }
 
 /// Reports handler panics only through the providers layer's `tracing` error
@@ -26,18 +27,31 @@ thread_local! {
 /// under `RUST_BACKTRACE=1`), so each panic is reported twice, once outside
 /// your log format. Call this once at startup to keep only the log line.
 /// Panics elsewhere (other threads, spawned tasks, startup) still go to the
-/// hook that was installed before, unchanged.
+/// hook that was installed before, unchanged. A panic in the handler that a
+/// layer inside the providers layer catches itself (tower-http's
+/// `CatchPanicLayer`) is logged by the providers layer at error level.
+/// Built with `panic = "abort"`, this does nothing: the hook's message is all
+/// there is.
 ///
 /// ```
 /// axum_providers_axum::quiet_handler_panics();
 /// ```
 pub fn quiet_handler_panics() {
+    if cfg!(panic = "abort") {
+        return;
+    }
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if IN_HANDLER.with(Cell::get) > 0 {
-                let location = info.location().map(ToString::to_string);
-                LOCATION.with(|last| *last.borrow_mut() = location);
+                let message = info
+                    .payload()
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string panic payload".to_owned());
+                let location = info.location().map(ToString::to_string).unwrap_or_default();
+                UNREPORTED.with(|last| *last.borrow_mut() = Some((message, location)));
             } else {
                 previous(info);
             }
@@ -59,6 +73,15 @@ impl PollingHandler {
         }
         Self(installed)
     }
+
+    /// Where the handler panic the layer just caught happened, if the quiet
+    /// hook recorded it; the layer reports it.
+    pub(crate) fn claim(&self) -> Option<String> {
+        if !self.0 {
+            return None;
+        }
+        UNREPORTED.with(|last| last.borrow_mut().take()).map(|(_, location)| location)
+    }
 }
 
 impl Drop for PollingHandler {
@@ -66,12 +89,10 @@ impl Drop for PollingHandler {
     fn drop(&mut self) {
         if self.0 {
             IN_HANDLER.with(|depth| depth.set(depth.get().saturating_sub(1)));
+            // A panic that something inside the layer caught: not lost.
+            if let Some((message, location)) = UNREPORTED.with(|last| last.borrow_mut().take()) {
+                tracing::error!(panic = %message, %location, "a panic in the handler was caught inside the providers layer");
+            }
         }
     }
-}
-
-/// Where the handler panic just caught on this thread happened, if the quiet
-/// hook recorded it.
-pub(crate) fn take_location() -> Option<String> {
-    LOCATION.with(|last| last.borrow_mut().take())
 }

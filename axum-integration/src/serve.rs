@@ -34,7 +34,8 @@ use tower_service::Service;
 ///    streaming body ends with an error, a socket of
 ///    `ws::WebSocketUpgrade` (feature `ws`) is dropped; their values are torn
 ///    down with `Outcome::Cancelled`, and a log line says how many scopes were
-///    cut;
+///    cut (a request whose before-response teardowns already run, a commit,
+///    is not cut: it ends with the response its teardowns decide);
 /// 3. the app-scoped values are torn down in reverse order of setup
 ///    ([`App::shutdown_by`]), and the future resolves (`Ok` when every
 ///    teardown succeeded, cut requests or not).
@@ -150,22 +151,23 @@ where
             }
         };
         let deadline = started + timeout;
-        let drain = async {
-            if drained {
-                return;
+        if !drained {
+            // Requests in flight, streaming bodies and sockets end by
+            // themselves until the deadline; then what still runs is cut.
+            if let Err(_deadline) = tokio::time::timeout_at(deadline, &mut server).await {
+                tracing::warn!(
+                    open_scopes = app.open_scopes(),
+                    "shutdown deadline passed with requests still running; cutting them"
+                );
+                app.cancellation().cancel();
+                // A connection whose client stopped reading is left behind.
+                let grace = deadline + timeout.min(std::time::Duration::from_secs(5));
+                if tokio::time::timeout_at(grace, &mut server).await.is_err() {
+                    tracing::warn!("connections still open after the shutdown deadline; leaving them");
+                }
             }
-            // At the deadline, `shutdown_by` cancels what still runs and the
-            // connections end; one that does not (a client that stopped
-            // reading) is left behind after the grace.
-            let grace = deadline + std::time::Duration::from_secs(5);
-            match tokio::time::timeout_at(grace, &mut server).await {
-                Ok(Ok(())) => tracing::debug!("server drained"),
-                Ok(Err(error)) => tracing::error!(%error, "server error while draining"),
-                Err(_) => tracing::warn!("connections still open after the shutdown deadline; leaving them"),
-            }
-        };
-        let ((), torn_down) = tokio::join!(drain, app.shutdown_by(deadline));
-        torn_down.map_err(ServeError::Teardown)
+        }
+        app.shutdown_by(deadline).await.map_err(ServeError::Teardown)
     }
 }
 
@@ -266,9 +268,54 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         CutOffFuture {
             inner: self.inner.call(request),
-            cancelled: None,
             cancellation: self.cancellation.clone(),
+            listener: None,
+            closing: false,
         }
+    }
+}
+
+std::thread_local! {
+    /// Set by the providers layer while it polls the before-response
+    /// teardowns of the request being polled on this thread.
+    static CLOSING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tells [`serve`]'s cut-off that the request polled now is running its
+/// before-response teardowns (a commit): it is not cut, since its outcome
+/// was decided and a commit in progress runs to its end.
+pub(crate) fn closing_the_response() {
+    CLOSING.with(|closing| closing.set(true));
+}
+
+/// Listens to a [`Cancellation`] from a future's `poll`: registers the
+/// task's waker once (again only when the waker changes), and checks the
+/// flag otherwise, so that a pending request does not take the shared lock
+/// on every poll.
+struct CancelListener {
+    cancellation: Cancellation,
+    cancelled: Option<Pin<Box<Cancelled>>>,
+    waker: Option<std::task::Waker>,
+}
+
+impl CancelListener {
+    fn new(cancellation: Cancellation) -> Self {
+        Self { cancellation, cancelled: None, waker: None }
+    }
+
+    fn poll_cancelled(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.cancellation.is_cancelled() {
+            return true;
+        }
+        if self.waker.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
+            return false;
+        }
+        let cancelled = self.cancelled.get_or_insert_with(|| Box::pin(self.cancellation.cancelled()));
+        if cancelled.as_mut().poll(cx).is_ready() {
+            return true;
+        }
+        self.waker = Some(cx.waker().clone());
+        false
     }
 }
 
@@ -278,10 +325,12 @@ pin_project_lite::pin_project! {
     struct CutOffFuture<F> {
         #[pin]
         inner: F,
-        // Listened to only once the request had to wait.
-        #[pin]
-        cancelled: Option<Cancelled>,
         cancellation: Cancellation,
+        // Listened to only once the request had to wait.
+        listener: Option<CancelListener>,
+        // The providers layer is running the request's before-response
+        // teardowns: it is not cut any more.
+        closing: bool,
     }
 }
 
@@ -292,7 +341,8 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
+        CLOSING.with(|closing| closing.set(false));
         if let Poll::Ready(Ok(response)) = this.inner.poll(cx) {
             let body = response.body();
             let streaming = !body.is_end_stream() && body.size_hint().exact().is_none();
@@ -302,12 +352,14 @@ where
             let cancellation = this.cancellation.clone();
             return Poll::Ready(Ok(response.map(|body| Body::new(CutOffBody::new(body, cancellation)))));
         }
-        if this.cancelled.is_none() {
-            this.cancelled.set(Some(this.cancellation.cancelled()));
+        if CLOSING.with(|closing| closing.replace(false)) {
+            *this.closing = true;
         }
-        if let Some(cancelled) = this.cancelled.as_pin_mut()
-            && cancelled.poll(cx).is_ready()
-        {
+        if *this.closing {
+            return Poll::Pending;
+        }
+        let listener = this.listener.get_or_insert_with(|| CancelListener::new(this.cancellation.clone()));
+        if listener.poll_cancelled(cx) {
             tracing::warn!("request cut at the shutdown deadline; answering 503");
             let response = (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -327,14 +379,13 @@ pin_project_lite::pin_project! {
     struct CutOffBody {
         #[pin]
         inner: Body,
-        #[pin]
-        cancelled: Cancelled,
+        listener: CancelListener,
     }
 }
 
 impl CutOffBody {
     fn new(inner: Body, cancellation: Cancellation) -> Self {
-        Self { inner, cancelled: cancellation.cancelled() }
+        Self { inner, listener: CancelListener::new(cancellation) }
     }
 }
 
@@ -350,7 +401,9 @@ impl http_body::Body for CutOffBody {
         if let Poll::Ready(frame) = this.inner.poll_frame(cx) {
             return Poll::Ready(frame);
         }
-        ready!(this.cancelled.poll(cx));
+        if !this.listener.poll_cancelled(cx) {
+            return Poll::Pending;
+        }
         tracing::warn!("streaming body cut at the shutdown deadline");
         Poll::Ready(Some(Err(axum::Error::new("the body was cut at the shutdown deadline"))))
     }

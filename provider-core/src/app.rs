@@ -19,8 +19,9 @@ use crate::shutdown::{Cancellation, OpenScopes};
 use crate::teardown::{BoxFuture, Entry, Erased, Produced, StoreAs, Stored};
 
 /// How long, after a shutdown's deadline, the cancelled work gets to end
-/// and its teardowns to run, before app teardown starts regardless.
-pub(crate) const CANCEL_GRACE: Duration = Duration::from_secs(5);
+/// and its teardowns to run, before app teardown starts regardless: the
+/// shutdown timeout, at most 5 s.
+const MAX_CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 type Replacement = Box<dyn Fn() -> BoxFuture<'static, Result<Erased, ProviderError>> + Send + Sync>;
 
@@ -70,7 +71,13 @@ pub(crate) struct AppInner<R: Registry> {
     shutdown_timeout: Duration,
     pub(crate) scopes: OpenScopes,
     cancellation: Cancellation,
-    shut_down: AtomicBool,
+    /// Set when a shutdown starts.
+    shutting_down: AtomicBool,
+    /// Set when app teardown starts: app values with a teardown are no
+    /// longer handed out.
+    tearing_down: AtomicBool,
+    /// Held for the whole of a shutdown: a second one waits for the first.
+    shutdown: tokio::sync::Mutex<()>,
     _registry: PhantomData<fn() -> R>,
 }
 
@@ -102,8 +109,19 @@ impl<R: Registry> AppInner<R> {
     pub(crate) fn value(&self, index: usize) -> Option<Stored> {
         match self.values[index].get()? {
             AppValue::Kept(value) => Some(Arc::clone(value)),
+            AppValue::Lent(_) if self.tearing_down.load(Ordering::Acquire) => None,
             AppValue::Lent(value) => value.upgrade(),
         }
+    }
+
+    /// `true` once a shutdown started.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
+
+    /// Takes the app value set up last, for teardown.
+    fn pop_entry(&self) -> Option<Entry> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).pop()
     }
 
     /// `true` once provider `index`'s value was set up (torn down since or not).
@@ -111,7 +129,7 @@ impl<R: Registry> AppInner<R> {
         self.values[index].get().is_some()
     }
 
-    fn take_entries(&self) -> Vec<Entry> {
+    pub(crate) fn take_entries(&self) -> Vec<Entry> {
         std::mem::take(&mut *self.entries.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
@@ -188,6 +206,13 @@ impl<R: Registry> App<R> {
         self.inner.cancellation.clone()
     }
 
+    /// How many scopes are open: requests in progress (with their bodies
+    /// while after-response teardowns wait for them) and scopes opened by hand.
+    #[must_use]
+    pub fn open_scopes(&self) -> usize {
+        self.inner.scopes.count()
+    }
+
     /// How long a shutdown may wait for work in progress (the builder's
     /// [`shutdown_timeout`](AppBuilder::shutdown_timeout), 30 s by default).
     #[must_use]
@@ -214,14 +239,20 @@ impl<R: Registry> App<R> {
     /// ([`cancellation`](App::cancellation): the axum integration's `serve`
     /// answers the requests still running with `503` and ends streaming
     /// bodies and WebSockets), and its scopes close with
-    /// [`Outcome::Cancelled`]; their teardowns get a grace of 5 s more, then
-    /// app teardown starts regardless and an error log names what was cut.
-    /// An app value still held by a `Dep` is waited for until then too (a
-    /// warning names it at once).
+    /// [`Outcome::Cancelled`]; their teardowns get a grace (the shutdown
+    /// timeout, at most 5 s), then app teardown starts regardless and an
+    /// error log names what was not torn down. An app value still held by a
+    /// `Dep` is waited for in the same way (a warning names it at once), and
+    /// each app teardown must finish by the end of the grace. When the
+    /// shutdown is over, the cancellation fires in any case: what still runs
+    /// (a socket holding no value with a teardown) is cut.
+    ///
+    /// A second call waits for the first and then does nothing; a call whose
+    /// future was dropped is resumed by the next one.
     ///
     /// The container stays usable for reading: values without teardown can
-    /// still be had with [`get`](App::get); those whose teardown ran cannot.
-    /// A second call does nothing.
+    /// still be had with [`get`](App::get); those whose teardown ran cannot,
+    /// nor can they from the moment app teardown starts.
     ///
     /// # Errors
     ///
@@ -229,70 +260,117 @@ impl<R: Registry> App<R> {
     /// that could not run because their value was still in use.
     pub async fn shutdown_by(&self, deadline: Instant) -> Result<(), TeardownErrors> {
         let inner = &*self.inner;
-        if inner.shut_down.swap(true, Ordering::SeqCst) {
-            return Ok(());
-        }
-        let mut cut = false;
+        // A second shutdown waits for the first, then finds nothing to do; a
+        // shutdown whose future was dropped is resumed by the next one.
+        let _one_at_a_time = inner.shutdown.lock().await;
+        inner.shutting_down.store(true, Ordering::SeqCst);
+        let grace = inner.shutdown_timeout.min(MAX_CANCEL_GRACE);
+        let deadline = Deadline { at: deadline, grace, cancellation: &inner.cancellation };
         // Requests (and every other open scope) close, each handing its
         // remaining teardowns to the app's worker.
-        if tokio::time::timeout_at(deadline, inner.scopes.idle()).await.is_err() {
-            cut = true;
-            tracing::warn!(
+        if !deadline.wait(inner.scopes.idle(), "request scopes still open").await {
+            tracing::error!(
                 open_scopes = inner.scopes.count(),
-                "shutdown deadline passed with request scopes still open; cancelling them"
+                "scopes still open after the cancellation grace; their values will not be torn down"
             );
-            inner.cancellation.cancel();
-            if tokio::time::timeout(CANCEL_GRACE, inner.scopes.idle()).await.is_err() {
-                tracing::error!(
-                    open_scopes = inner.scopes.count(),
-                    "scopes still open after the cancellation grace; their values will not be torn down"
-                );
-            }
         }
         // Their teardowns, after-response and held values included.
-        let worker_deadline = if cut { Instant::now() + CANCEL_GRACE } else { deadline };
-        if !inner.deferred.drain(worker_deadline).await {
-            if !cut {
-                tracing::warn!(
-                    "shutdown deadline passed with request teardowns waiting (values still held by a \
-                     stream, a WebSocket or a task); cancelling them"
-                );
-                inner.cancellation.cancel();
-            }
-            if !inner.deferred.drain(Instant::now() + CANCEL_GRACE).await {
-                tracing::error!(
-                    "request teardowns still waiting after the cancellation grace (values still held); \
-                     continuing with app teardown"
-                );
-            }
+        if !deadline
+            .wait_for(
+                |until| inner.deferred.drain(until),
+                "request teardowns still waiting (values held by a stream, a WebSocket or a task)",
+            )
+            .await
+        {
+            tracing::error!(
+                "request teardowns still waiting after the cancellation grace (values still held); \
+                 continuing with app teardown"
+            );
         }
-        let last = deadline.max(Instant::now()) + CANCEL_GRACE;
-        let mut entries = inner.take_entries();
+        inner.tearing_down.store(true, Ordering::Release);
         let mut errors = Vec::new();
-        while let Some(entry) = entries.pop() {
+        while let Some(entry) = inner.pop_entry() {
+            let provider = entry.provider;
             if entry.has_teardown() && entry.in_use() {
                 tracing::warn!(
-                    provider = entry.provider,
-                    "app shutdown waits for the app-scoped value of `{}`: a `Dep` still holds it",
-                    entry.provider
+                    provider,
+                    "app shutdown waits for the app-scoped value of `{provider}`: a `Dep` still holds it"
                 );
-                if tokio::time::timeout_at(last, entry.released()).await.is_err() {
+                if !deadline.wait(entry.released(), "app values still held").await {
                     tracing::error!(
-                        provider = entry.provider,
+                        provider,
                         "app-scoped value still in use at shutdown; its teardown did not run"
                     );
                     errors.push(TeardownError {
-                        provider: entry.provider,
+                        provider,
                         error: "value still in use at shutdown; teardown did not run".into(),
                     });
                     continue;
                 }
             }
-            if let Err(error) = entry.finish(Outcome::Shutdown).await {
-                errors.push(error);
+            match tokio::time::timeout_at(deadline.last(), entry.finish(Outcome::Shutdown)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => errors.push(error),
+                Err(_) => {
+                    tracing::error!(
+                        provider,
+                        "app-scoped teardown did not finish by the end of the shutdown grace"
+                    );
+                    errors.push(TeardownError { provider, error: "teardown did not finish in time".into() });
+                }
             }
         }
+        // Whatever still runs now (a socket holding nothing with a teardown)
+        // is cut: the shutdown is over.
+        inner.cancellation.cancel();
         TeardownErrors::report(errors)
+    }
+}
+
+/// A shutdown's deadline: waits end at it, then the work still running is
+/// cancelled and gets a grace to end.
+struct Deadline<'a> {
+    at: Instant,
+    grace: Duration,
+    cancellation: &'a Cancellation,
+}
+
+impl Deadline<'_> {
+    /// The end of the grace after the deadline.
+    fn last(&self) -> Instant {
+        self.at + self.grace
+    }
+
+    /// Waits for `done` until the deadline; then cancels (saying what it
+    /// waited for) and waits until the end of the grace. `false` if it still
+    /// was not done.
+    async fn wait(&self, done: impl Future<Output = ()>, waiting_for: &str) -> bool {
+        let mut done = std::pin::pin!(done);
+        if tokio::time::timeout_at(self.at, done.as_mut()).await.is_ok() {
+            return true;
+        }
+        self.cancel(waiting_for);
+        tokio::time::timeout_at(self.last(), done).await.is_ok()
+    }
+
+    /// As [`wait`](Self::wait), for a wait that takes its own end time.
+    async fn wait_for<F: Future<Output = bool>>(
+        &self,
+        wait: impl Fn(Instant) -> F,
+        waiting_for: &str,
+    ) -> bool {
+        if wait(self.at).await {
+            return true;
+        }
+        self.cancel(waiting_for);
+        wait(self.last()).await
+    }
+
+    fn cancel(&self, waiting_for: &str) {
+        if !self.cancellation.is_cancelled() {
+            tracing::warn!("shutdown deadline passed with {waiting_for}; cancelling them");
+            self.cancellation.cancel();
+        }
     }
 }
 
@@ -372,7 +450,9 @@ impl<R: Registry> AppBuilder<R> {
             shutdown_timeout: self.shutdown_timeout,
             scopes: OpenScopes::default(),
             cancellation: Cancellation::default(),
-            shut_down: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
+            tearing_down: AtomicBool::new(false),
+            shutdown: tokio::sync::Mutex::new(()),
             _registry: PhantomData,
         });
         let failure = {

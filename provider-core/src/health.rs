@@ -39,13 +39,15 @@ pub struct Check {
 pub struct HealthReport {
     /// The checks, in the order of the registry.
     pub checks: Vec<Check>,
+    /// The app is shutting down: not ready, whatever the checks say.
+    pub shutting_down: bool,
 }
 
 impl HealthReport {
-    /// `true` when every check passed.
+    /// `true` when every check passed and the app is not shutting down.
     #[must_use]
     pub fn is_ready(&self) -> bool {
-        self.checks.iter().all(|check| check.status == CheckStatus::Ok)
+        !self.shutting_down && self.checks.iter().all(|check| check.status == CheckStatus::Ok)
     }
 }
 
@@ -73,7 +75,8 @@ pub(crate) async fn run<R: Registry>(app: &crate::app::AppInner<R>, timeout: Dur
             Check { provider: entry.name(), status, elapsed: started.elapsed() }
         })
     });
-    HealthReport { checks: futures_util::future::join_all(checks).await }
+    let checks = futures_util::future::join_all(checks).await;
+    HealthReport { checks, shutting_down: app.is_shutting_down() }
 }
 
 /// The value an app-scoped health check receives.

@@ -106,7 +106,9 @@ impl Cancellation {
         Cancelled { notified: Arc::clone(&self.0.notify).notified_owned(), state: Arc::clone(&self.0) }
     }
 
-    pub(crate) fn cancel(&self) {
+    /// Cancels now: what a shutdown does at its deadline (the axum
+    /// integration's `serve` does it when its drain reaches the deadline).
+    pub fn cancel(&self) {
         self.0.cancelled.store(true, Ordering::SeqCst);
         self.0.notify.notify_waiters();
     }

@@ -674,6 +674,22 @@ async fn with_axums_own_upgrade_a_lost_websocket_still_sees_the_101s_success() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_request_gets_its_after_response_teardowns_with_its_success() {
+    let server = Server::start().await;
+    let response = reqwest::Client::new()
+        .head(format!("http://{}/ok", server.address))
+        .header("x-id", "head1")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status().as_u16(), 200);
+    // No body is sent: the after-response values are not "cut".
+    server.journal.wait_for("teardown tag head1 (success)").await;
+    assert!(server.journal.events().contains(&"teardown cleanup head1 (success)".to_owned()));
+    server.stop().await;
+}
+
 /// Cancellation with a real connection pool: a client that disconnects while
 /// its handler holds a pooled PostgreSQL connection gets the connection back
 /// in the pool.

@@ -181,7 +181,10 @@ async fn at_the_deadline_what_still_runs_is_cut_torn_down_as_cancelled_and_the_e
         let line = format!("teardown tx {id} (cancelled)");
         assert!(pos(&lines, &line) < pos(&lines, "teardown config (shutdown)"), "{lines:?}");
     }
-    assert!(stderr.contains("shutdown deadline passed with request scopes still open"), "{stderr}");
+    assert!(
+        stderr.contains("shutdown deadline passed with requests still running; cutting them"),
+        "{stderr}"
+    );
     let streamed = response(endless).await;
     assert!(
         streamed.contains("st1 chunk0;") && !streamed.ends_with("0\r\n\r\n"),
@@ -245,8 +248,156 @@ mod in_process {
         Peer(address)
     }
 
-    #[providers(greeting, closed, peer)]
+    /// A journal of what happened, shared with the test.
+    #[derive(Clone, Default)]
+    struct Events(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+    impl Events {
+        fn record(&self, event: impl Into<String>) {
+            self.0.lock().expect("lock").push(event.into());
+        }
+
+        fn all(&self) -> Vec<String> {
+            self.0.lock().expect("lock").clone()
+        }
+    }
+
+    #[provider(scope = app)]
+    fn events() -> Events {
+        Events::default()
+    }
+
+    /// An app value with a teardown, used by the handlers.
+    struct Store;
+
+    #[provider(scope = app)]
+    fn store(events: Dep<Events>) -> Teardown<Store> {
+        let events = events.clone();
+        Teardown::new(
+            Store,
+            move |_, outcome| async move { events.record(format!("teardown store ({outcome})")) },
+        )
+    }
+
+    /// A transaction whose commit takes 400 ms.
+    struct SlowCommit;
+
+    #[provider]
+    fn slow_commit(events: Dep<Events>) -> Teardown<SlowCommit> {
+        let events = events.clone();
+        Teardown::new(SlowCommit, move |_, outcome| async move {
+            events.record("commit started");
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            events.record(format!("commit done ({outcome})"));
+        })
+    }
+
+    #[providers(greeting, closed, peer, events, store, slow_commit)]
     struct InProcess;
+
+    #[handler(InProcess)]
+    async fn uses_store(_store: Dep<Store>) -> &'static str {
+        "stored"
+    }
+
+    #[handler(InProcess)]
+    async fn commits(_tx: Dep<SlowCommit>) -> &'static str {
+        "committed"
+    }
+
+    /// Serves `router` until `stop` fires; the server task.
+    fn spawn_server(
+        router: Router,
+        listener: tokio::net::TcpListener,
+        app: &App<InProcess>,
+    ) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), axum_providers::ServeError>>)
+    {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            axum_providers::serve(listener, router, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .into_future(),
+        );
+        (stop, server)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn app_teardown_waits_for_requests_not_yet_in_the_providers_layer() {
+        let app = App::<InProcess>::builder().build().await.expect("app");
+        let events = app.get::<Events>().await.expect("events").clone();
+        // An outer middleware holds the request for 300 ms before the
+        // providers layer sees it: no scope is open meanwhile.
+        let router =
+            Router::new().route("/", get(uses_store)).with_providers(&app).layer(axum::middleware::from_fn(
+                |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    next.run(request).await
+                },
+            ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (stop, server) = spawn_server(router, listener, &app);
+        let request = tokio::spawn(reqwest::get(format!("http://{address}/")));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = stop.send(());
+        let response = request.await.expect("task").expect("response");
+        assert_eq!(response.status().as_u16(), 200, "the app was not torn down under the request");
+        assert_eq!(response.text().await.expect("body"), "stored");
+        server.await.expect("task").expect("clean shutdown");
+        assert_eq!(events.all(), ["teardown store (shutdown)"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_committing_at_the_deadline_is_not_cut() {
+        let app = App::<InProcess>::builder()
+            .shutdown_timeout(Duration::from_millis(200))
+            .build()
+            .await
+            .expect("app");
+        let events = app.get::<Events>().await.expect("events").clone();
+        let router = Router::new().route("/", get(commits)).with_providers(&app);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (stop, server) = spawn_server(router, listener, &app);
+        let request = tokio::spawn(reqwest::get(format!("http://{address}/")));
+        while !events.all().contains(&"commit started".to_owned()) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let _ = stop.send(()); // the deadline passes 200 ms later, mid-commit
+        let response = request.await.expect("task").expect("response");
+        assert_eq!(response.status().as_u16(), 200, "the client is told what the commit did");
+        server.await.expect("task").expect("clean shutdown");
+        assert_eq!(events.all(), ["commit started", "commit done (success)", "teardown store (shutdown)"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_second_shutdown_waits_for_the_first_and_readiness_drops_at_once() {
+        let app = App::<InProcess>::builder()
+            .shutdown_timeout(Duration::from_millis(300))
+            .build()
+            .await
+            .expect("app");
+        let events = app.get::<Events>().await.expect("events").clone();
+        assert!(app.health(Duration::from_secs(1)).await.is_ready());
+        let scope = app.scope(); // holds the first shutdown until the deadline
+        let first = tokio::spawn({
+            let app = app.clone();
+            async move { app.shutdown().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!app.health(Duration::from_secs(1)).await.is_ready(), "not ready once shutting down");
+        app.shutdown().await.expect("second shutdown");
+        assert_eq!(
+            events.all(),
+            ["teardown store (shutdown)"],
+            "the second returned after the first finished"
+        );
+        first.await.expect("task").expect("first shutdown");
+        assert!(app.cancellation().is_cancelled(), "the shutdown is over: the cancellation fired");
+        drop(scope);
+    }
 
     #[handler(InProcess)]
     async fn who(greeting: Dep<Greeting>, peer: Dep<Peer>) -> String {
