@@ -127,14 +127,16 @@ where
         let Self { listener, make_service, app, signal } = self;
         let timeout = app.shutdown_timeout();
         let (started, mut signalled) = tokio::sync::oneshot::channel::<Instant>();
+        // The signals are listened to from here on, before the first connection.
+        let signal: BoxFuture<'static, &'static str> = match signal {
+            Some(signal) => Box::pin(async move {
+                signal.await;
+                "shutdown requested"
+            }),
+            None => shutdown_signal(),
+        };
         let signal = async move {
-            let cause = match signal {
-                Some(signal) => {
-                    signal.await;
-                    "shutdown requested"
-                }
-                None => shutdown_signal().await,
-            };
+            let cause = signal.await;
             tracing::info!(cause, ?timeout, "shutting down: draining requests");
             let _ = started.send(Instant::now());
         };
@@ -171,32 +173,36 @@ where
     }
 }
 
-/// Resolves on SIGTERM (what systemd, Docker and Kubernetes send) or SIGINT
-/// (Ctrl-C), with which one it was.
-async fn shutdown_signal() -> &'static str {
+/// Listens for SIGTERM (what systemd, Docker and Kubernetes send) and SIGINT
+/// (Ctrl-C) from now on; resolves with which one came.
+fn shutdown_signal() -> BoxFuture<'static, &'static str> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-            (Ok(mut terminate), Ok(mut interrupt)) => tokio::select! {
-                _ = terminate.recv() => "SIGTERM",
-                _ = interrupt.recv() => "SIGINT",
-            },
+            (Ok(mut terminate), Ok(mut interrupt)) => Box::pin(async move {
+                tokio::select! {
+                    _ = terminate.recv() => "SIGTERM",
+                    _ = interrupt.recv() => "SIGINT",
+                }
+            }),
             (Err(error), _) | (_, Err(error)) => {
                 tracing::error!(%error, "cannot listen for SIGTERM/SIGINT; serving until the process is killed");
-                std::future::pending().await
+                Box::pin(std::future::pending())
             }
         }
     }
     #[cfg(not(unix))]
     {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => "Ctrl-C",
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for Ctrl-C; serving until the process is killed");
-                std::future::pending().await
+        Box::pin(async {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => "Ctrl-C",
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for Ctrl-C; serving until the process is killed");
+                    std::future::pending().await
+                }
             }
-        }
+        })
     }
 }
 

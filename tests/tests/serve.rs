@@ -131,7 +131,14 @@ async fn sigterm_lets_requests_in_flight_finish_then_tears_the_app_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_drains_too() {
-    let server = ChildServer::start(&[]).await;
+    let mut server = ChildServer::start(&[]).await;
+    // Served once: the server is past its start (and listens for signals).
+    let answer = response(
+        send(&server.address, "GET /ok HTTP/1.1\r\nhost: t\r\nx-id: i1\r\nconnection: close\r\n\r\n").await,
+    )
+    .await;
+    assert!(answer.ends_with("ok i1"), "{answer}");
+    server.wait_for("teardown tx i1 (success)").await;
     server.signal("-INT");
     let (status, lines, stderr) = server.exit(Duration::from_secs(5)).await;
     assert_eq!(status.code(), Some(0), "exit code; stderr: {stderr}");
@@ -292,7 +299,20 @@ mod in_process {
         })
     }
 
-    #[providers(greeting, closed, peer, events, store, slow_commit)]
+    /// An app value whose teardown takes 100 ms.
+    struct SlowClose;
+
+    #[provider(scope = app)]
+    fn slow_close(events: Dep<Events>) -> Teardown<SlowClose> {
+        let events = events.clone();
+        Teardown::new(SlowClose, move |_, _| async move {
+            events.record("slow teardown started");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            events.record("slow teardown done");
+        })
+    }
+
+    #[providers(greeting, closed, peer, events, store, slow_commit, slow_close)]
     struct InProcess;
 
     #[handler(InProcess)]
@@ -346,13 +366,16 @@ mod in_process {
         assert_eq!(response.status().as_u16(), 200, "the app was not torn down under the request");
         assert_eq!(response.text().await.expect("body"), "stored");
         server.await.expect("task").expect("clean shutdown");
-        assert_eq!(events.all(), ["teardown store (shutdown)"]);
+        assert_eq!(
+            events.all(),
+            ["slow teardown started", "slow teardown done", "teardown store (shutdown)"]
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_request_committing_at_the_deadline_is_not_cut() {
         let app = App::<InProcess>::builder()
-            .shutdown_timeout(Duration::from_millis(200))
+            .shutdown_timeout(Duration::from_millis(300))
             .build()
             .await
             .expect("app");
@@ -365,38 +388,44 @@ mod in_process {
         while !events.all().contains(&"commit started".to_owned()) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let _ = stop.send(()); // the deadline passes 200 ms later, mid-commit
+        let _ = stop.send(()); // the deadline passes 300 ms later, mid-commit
         let response = request.await.expect("task").expect("response");
         assert_eq!(response.status().as_u16(), 200, "the client is told what the commit did");
         server.await.expect("task").expect("clean shutdown");
-        assert_eq!(events.all(), ["commit started", "commit done (success)", "teardown store (shutdown)"]);
+        assert_eq!(
+            events.all(),
+            [
+                "commit started",
+                "commit done (success)",
+                "slow teardown started",
+                "slow teardown done",
+                "teardown store (shutdown)"
+            ]
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_second_shutdown_waits_for_the_first_and_readiness_drops_at_once() {
-        let app = App::<InProcess>::builder()
-            .shutdown_timeout(Duration::from_millis(300))
-            .build()
-            .await
-            .expect("app");
+        let app = App::<InProcess>::builder().build().await.expect("app");
         let events = app.get::<Events>().await.expect("events").clone();
         assert!(app.health(Duration::from_secs(1)).await.is_ready());
-        let scope = app.scope(); // holds the first shutdown until the deadline
         let first = tokio::spawn({
             let app = app.clone();
             async move { app.shutdown().await }
         });
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        while !events.all().contains(&"slow teardown started".to_owned()) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         assert!(!app.health(Duration::from_secs(1)).await.is_ready(), "not ready once shutting down");
+        // The first is in the middle of a 100 ms app teardown.
         app.shutdown().await.expect("second shutdown");
-        assert_eq!(
-            events.all(),
-            ["teardown store (shutdown)"],
-            "the second returned after the first finished"
+        assert!(
+            events.all().contains(&"slow teardown done".to_owned()),
+            "the second returned after the first finished: {:?}",
+            events.all()
         );
         first.await.expect("task").expect("first shutdown");
         assert!(app.cancellation().is_cancelled(), "the shutdown is over: the cancellation fired");
-        drop(scope);
     }
 
     #[handler(InProcess)]
