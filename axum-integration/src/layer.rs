@@ -11,9 +11,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::IntoResponse as _;
 use axum::response::Response;
-use axum_providers_core::__private::{
-    BoxFuture, Closed, Closing, CurrentScopeFuture, SharedScope, internal_error,
-};
+use axum_providers_core::__private::{BoxFuture, Closed, Closing, SharedScope, internal_error};
 use axum_providers_core::{App, Outcome, ProviderRejection, Registry};
 use futures_util::FutureExt as _;
 use futures_util::future::{CatchUnwind, Either};
@@ -102,9 +100,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
         let scope = SharedScope::open(&self.app);
         let bodiless = request.method() == axum::http::Method::HEAD;
+        // The scope travels with the request: a middleware may move it to
+        // another task, and the extractors still find it.
+        request.extensions_mut().insert(scope.clone());
         let inner = if R::AUTOUSE.is_empty() {
             // The inner future owns what it needs: no clone of the service.
             Either::Left(self.inner.call(request))
@@ -122,7 +123,7 @@ where
             }) as BoxFuture<'static, Result<Response, Infallible>>)
         };
         ProvidersFuture {
-            handled: scope.enter(AssertUnwindSafe(inner).catch_unwind()),
+            handled: AssertUnwindSafe(inner).catch_unwind(),
             closing: None,
             guard: CancelGuard { scope, closed: false },
             bodiless,
@@ -136,7 +137,7 @@ pin_project_lite::pin_project! {
     /// once already.
     pub struct ProvidersFuture<F, R: Registry> {
         #[pin]
-        handled: CurrentScopeFuture<CatchUnwind<AssertUnwindSafe<Either<F, BoxFuture<'static, Result<Response, Infallible>>>>>>,
+        handled: CatchUnwind<AssertUnwindSafe<Either<F, BoxFuture<'static, Result<Response, Infallible>>>>>,
         // Teardowns still in progress, with the response they decide.
         // Dropped before the guard: what they hand to the app's worker is
         // sent while the scope still counts as open.

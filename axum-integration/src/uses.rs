@@ -93,7 +93,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, ready);
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
-            let Some(scope) = SharedScope::<R>::current() else {
+            let Some(scope) = SharedScope::<R>::of(&parts.extensions) else {
                 tracing::error!(
                     "`Uses` found no request scope: put it inside the router that `with_providers` is called on"
                 );

@@ -71,7 +71,7 @@ where
         let inner = ws::WebSocketUpgrade::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let Some(scope) = SharedScope::<S::Registry>::current() else {
+        let Some(scope) = SharedScope::<S::Registry>::of(&parts.extensions) else {
             return Err(missing_layer::<S::Registry>());
         };
         let decide = move || (scope.decide_outcome_later(), scope.app().cancellation());

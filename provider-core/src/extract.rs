@@ -62,15 +62,13 @@ where
     type Rejection = ProviderRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        // Cached, app-scoped and plain `fn` values: no future, no handle on the scope.
-        match SharedScope::<S::Registry>::with_current(|scope| scope.resolver(Some(parts)).shared_now::<T>())
-        {
-            Some(Some(ready)) => return ready.map_err(ProviderRejection::from),
-            Some(None) => {}
-            None => return Err(no_scope::<S::Registry>()),
-        }
         let scope = scope_of::<S::Registry>(parts)?;
-        let result = scope.resolver(parts).shared::<T>().await;
+        let mut resolver = scope.resolver(parts);
+        // Cached, app-scoped and plain `fn` values: no future.
+        let result = match resolver.shared_now::<T>() {
+            Some(ready) => ready,
+            None => resolver.shared::<T>().await,
+        };
         result.map_err(ProviderRejection::from)
     }
 }
@@ -86,15 +84,12 @@ where
     type Rejection = ProviderRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match SharedScope::<S::Registry>::with_current(|scope| {
-            scope.resolver(Some(parts)).exclusive_now::<T>()
-        }) {
-            Some(Some(ready)) => return ready.map_err(ProviderRejection::from),
-            Some(None) => {}
-            None => return Err(no_scope::<S::Registry>()),
-        }
         let scope = scope_of::<S::Registry>(parts)?;
-        let result = scope.resolver(parts).exclusive::<T>().await;
+        let mut resolver = scope.resolver(parts);
+        let result = match resolver.exclusive_now::<T>() {
+            Some(ready) => ready,
+            None => resolver.exclusive::<T>().await,
+        };
         result.map_err(ProviderRejection::from)
     }
 }
@@ -162,8 +157,9 @@ where
     }
 }
 
-fn scope_of<R: Registry>(_parts: &Parts) -> Result<SharedScope<R>, ProviderRejection> {
-    SharedScope::current().ok_or_else(no_scope::<R>)
+/// The request's scope, from its extensions (put there by the providers layer).
+fn scope_of<R: Registry>(parts: &Parts) -> Result<SharedScope<R>, ProviderRejection> {
+    SharedScope::of(&parts.extensions).ok_or_else(no_scope::<R>)
 }
 
 fn no_scope<R: Registry>() -> ProviderRejection {

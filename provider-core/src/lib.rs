@@ -67,7 +67,7 @@ pub mod __private {
     pub use crate::health::{HealthCheck, app_value};
     pub use crate::provider::{depth, is_transient};
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
-    pub use crate::scope_state::{Closed, Closing, CurrentScopeFuture, Remainder, SharedScope};
+    pub use crate::scope_state::{Closed, Closing, Remainder, SharedScope};
     pub use crate::teardown::BoxFuture;
     pub use crate::teardown::{Erased, Produced, Stored};
 }

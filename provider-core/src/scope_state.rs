@@ -542,19 +542,9 @@ impl<R: Registry> Drop for Scope<R> {
     }
 }
 
-tokio::task_local! {
-    /// The request scope of the request being handled on this task: set by
-    /// the providers layer around its inner service, read by the extractors.
-    /// (A task-local rather than a request extension: no allocation per
-    /// request, and nothing for other layers to remove or replace.)
-    static CURRENT: Arc<dyn Any + Send + Sync>;
-}
-
-/// A future run with a request scope as the current one ([`SharedScope::enter`]).
-#[doc(hidden)]
-pub type CurrentScopeFuture<F> = tokio::task::futures::TaskLocalFuture<Arc<dyn Any + Send + Sync>, F>;
-
-/// A request scope shared between the tower layer and the extractors.
+/// A request scope shared between the tower layer and the extractors: the
+/// layer puts it in the request's extensions, so that it travels with the
+/// request wherever a middleware moves it (`tokio::spawn`, tower's `Buffer`).
 #[doc(hidden)]
 pub struct SharedScope<R: Registry>(Arc<ScopeInner<R>>);
 
@@ -576,29 +566,12 @@ impl<R: Registry> SharedScope<R> {
         self.0.resolver(Some(context))
     }
 
-    /// The scope of the request handled by the current task, if a providers
-    /// layer of registry `R` is handling it.
-    #[must_use]
-    pub fn current() -> Option<Self> {
-        CURRENT
-            .try_with(|current| Arc::clone(current).downcast::<ScopeInner<R>>().ok())
-            .ok()
-            .flatten()
-            .map(Self)
-    }
-
-    /// Runs `call` with the current task's request scope of registry `R`,
-    /// borrowed: `None` when there is none.
+    /// The scope of a request, from its extensions, if a providers layer of
+    /// registry `R` handles it.
     #[cfg(feature = "axum")]
-    #[inline]
-    pub(crate) fn with_current<T>(call: impl FnOnce(&ScopeInner<R>) -> T) -> Option<T> {
-        CURRENT.try_with(|current| current.downcast_ref::<ScopeInner<R>>().map(call)).ok().flatten()
-    }
-
-    /// Runs `future` with this scope as the current one.
-    pub fn enter<F: std::future::Future>(&self, future: F) -> CurrentScopeFuture<F> {
-        let current: Arc<dyn Any + Send + Sync> = self.0.clone();
-        CURRENT.scope(current, future)
+    #[must_use]
+    pub fn of(extensions: &http::Extensions) -> Option<Self> {
+        extensions.get::<Self>().cloned()
     }
 
     /// Tears down the before-response part, polling each teardown with
