@@ -25,31 +25,49 @@ where
 }
 
 /// Picks, at compile time, how a provider's error type becomes a response:
-/// its own `IntoResponse` if it has one, otherwise a generic `500`; and how it
-/// is logged: `Display` if it has one, otherwise `Debug`.
+/// its own `IntoResponse` if it has one, otherwise a generic `500`; whether it
+/// is kept as the source of the `ProviderError` (`Error + Send + Sync`); and
+/// how it is logged: `Display` if it has one, otherwise `Debug`.
 ///
 /// Autoref specialization: the generated code calls
-/// `(&&&ErrorWrap(&error)).__provider_error_kind()`, and method resolution picks
-/// the most specific impl that applies to the concrete error type.
+/// `(&&&&&ErrorWrap(&error)).__provider_error_kind()`, and method resolution
+/// picks the most specific impl that applies to the concrete error type.
 pub mod error_kind {
+    use std::error::Error;
     use std::fmt::{Debug, Display};
 
     use axum::response::{IntoResponse, Response};
-    use axum_providers_core::ProviderError;
+    use axum_providers_core::{BoxError, ProviderError, ResponsePayload};
 
     /// Wraps a reference to the error for method resolution.
     pub struct ErrorWrap<'a, E>(pub &'a E);
 
+    /// `E: IntoResponse + Error + Send + Sync`: the source, and the response.
+    pub struct ResponseError;
     /// `E: IntoResponse + Display`.
     pub struct ResponseDisplay;
     /// `E: IntoResponse`.
     pub struct ResponseOnly;
+    /// `E: Error + Send + Sync` (no response: `500`): the source.
+    pub struct ErrorOnly;
     /// `E: Display` (no response: `500`).
     pub struct DisplayOnly;
     /// `E: Debug` (no response: `500`).
     pub struct DebugOnly;
 
     /// Highest priority.
+    pub trait ResponseErrorKind {
+        /// The tag.
+        fn __provider_error_kind(self) -> ResponseError
+        where
+            Self: Sized,
+        {
+            ResponseError
+        }
+    }
+    impl<E: IntoResponse + Error + Send + Sync + 'static> ResponseErrorKind for &&&&&ErrorWrap<'_, E> {}
+
+    /// Second.
     pub trait ResponseDisplayKind {
         /// The tag.
         fn __provider_error_kind(self) -> ResponseDisplay
@@ -59,9 +77,9 @@ pub mod error_kind {
             ResponseDisplay
         }
     }
-    impl<E: IntoResponse + Display> ResponseDisplayKind for &&&ErrorWrap<'_, E> {}
+    impl<E: IntoResponse + Display> ResponseDisplayKind for &&&&ErrorWrap<'_, E> {}
 
-    /// Second.
+    /// Third.
     pub trait ResponseKind {
         /// The tag.
         fn __provider_error_kind(self) -> ResponseOnly
@@ -71,9 +89,21 @@ pub mod error_kind {
             ResponseOnly
         }
     }
-    impl<E: IntoResponse> ResponseKind for &&ErrorWrap<'_, E> {}
+    impl<E: IntoResponse> ResponseKind for &&&ErrorWrap<'_, E> {}
 
-    /// Third.
+    /// Fourth.
+    pub trait ErrorKind {
+        /// The tag.
+        fn __provider_error_kind(self) -> ErrorOnly
+        where
+            Self: Sized,
+        {
+            ErrorOnly
+        }
+    }
+    impl<E: Error + Send + Sync + 'static> ErrorKind for &&ErrorWrap<'_, E> {}
+
+    /// Fifth.
     pub trait DisplayKind {
         /// The tag.
         fn __provider_error_kind(self) -> DisplayOnly
@@ -97,8 +127,27 @@ pub mod error_kind {
     }
     impl<E: Debug> DebugKind for ErrorWrap<'_, E> {}
 
-    fn respond(response: Response) -> Option<axum_providers_core::ResponsePayload> {
+    fn respond(response: Response) -> Option<ResponsePayload> {
         Some(Box::new(response))
+    }
+
+    /// The response of a source of type `E`.
+    fn respond_from<E: IntoResponse + Error + Send + Sync + 'static>(source: BoxError) -> ResponsePayload {
+        match source.downcast::<E>() {
+            Ok(error) => Box::new(error.into_response()),
+            Err(_) => Box::new(crate::__private::internal_error_response()),
+        }
+    }
+
+    impl ResponseError {
+        /// Builds the provider error.
+        pub fn into_provider_error<E: IntoResponse + Error + Send + Sync + 'static>(
+            self,
+            error: E,
+            provider: &'static str,
+        ) -> ProviderError {
+            ProviderError::failed_with(provider, Box::new(error), Some(respond_from::<E>))
+        }
     }
 
     impl ResponseDisplay {
@@ -121,6 +170,17 @@ pub mod error_kind {
         }
     }
 
+    impl ErrorOnly {
+        /// Builds the provider error.
+        pub fn into_provider_error<E: Error + Send + Sync + 'static>(
+            self,
+            error: E,
+            provider: &'static str,
+        ) -> ProviderError {
+            ProviderError::failed_with(provider, Box::new(error), None)
+        }
+    }
+
     impl DisplayOnly {
         /// Builds the provider error.
         pub fn into_provider_error<E: Display>(self, error: E, provider: &'static str) -> ProviderError {
@@ -134,6 +194,11 @@ pub mod error_kind {
             ProviderError::failed(provider, format!("{error:?}"), None)
         }
     }
+}
+
+/// `500 Internal Server Error` with a body that reveals nothing internal.
+fn internal_error_response() -> axum::response::Response {
+    axum_providers_core::__private::internal_error()
 }
 
 /// A part of the request a provider can borrow: `&HeaderMap`, `&Parts`,

@@ -18,11 +18,23 @@ pub type ResponsePayload = Box<dyn Any + Send>;
 /// Carries the name of the provider that failed and, for HTTP, the response to
 /// send (the provider's error turned into a response, or an extractor's
 /// rejection). Its `Display` is meant for logs: it may contain internal details
-/// and is never sent to a client.
+/// and is never sent to a client. When the provider's error type implements
+/// `std::error::Error + Send + Sync`, it is this error's
+/// [`source`](StdError::source). `Send + Sync + 'static`: `?` turns it into a
+/// `Box<dyn Error + Send + Sync>` or an `anyhow::Error`.
 pub struct ProviderError {
     provider: &'static str,
     kind: ErrorKind,
-    response: Option<ResponsePayload>,
+    source: Option<BoxError>,
+    response: Option<Response>,
+}
+
+/// The response a failure answers with: made already, or made from the
+/// error itself when it is asked for (so that the error stays the source
+/// until then).
+enum Response {
+    Ready(std::sync::Mutex<ResponsePayload>),
+    FromSource(fn(BoxError) -> ResponsePayload),
 }
 
 #[derive(Debug)]
@@ -35,33 +47,56 @@ enum ErrorKind {
 }
 
 impl ProviderError {
-    /// The provider's own error (its function returned `Err`).
+    fn new(provider: &'static str, kind: ErrorKind, response: Option<ResponsePayload>) -> Self {
+        let response = response.map(|payload| Response::Ready(std::sync::Mutex::new(payload)));
+        Self { provider, kind, source: None, response }
+    }
+
+    /// The provider's own error (its function returned `Err`), known by its
+    /// message.
     #[doc(hidden)]
     #[must_use]
     pub fn failed(provider: &'static str, message: String, response: Option<ResponsePayload>) -> Self {
-        Self { provider, kind: ErrorKind::Failed(message), response }
+        Self::new(provider, ErrorKind::Failed(message), response)
+    }
+
+    /// The provider's own error, kept as the source; `respond` makes the
+    /// response from it when one is asked for.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn failed_with(
+        provider: &'static str,
+        error: BoxError,
+        respond: Option<fn(BoxError) -> ResponsePayload>,
+    ) -> Self {
+        Self {
+            provider,
+            kind: ErrorKind::Failed(error.to_string()),
+            source: Some(error),
+            response: respond.map(Response::FromSource),
+        }
     }
 
     /// An extractor used by the provider rejected the request.
     #[doc(hidden)]
     #[must_use]
     pub fn rejected(provider: &'static str, extractor: &'static str, response: ResponsePayload) -> Self {
-        Self { provider, kind: ErrorKind::Rejected { extractor }, response: Some(response) }
+        Self::new(provider, ErrorKind::Rejected { extractor }, Some(response))
     }
 
     /// The provider needs the HTTP request but runs in a scope opened by hand.
     #[doc(hidden)]
     #[must_use]
     pub fn needs_request(provider: &'static str, extractor: &'static str) -> Self {
-        Self { provider, kind: ErrorKind::NeedsRequest { extractor }, response: None }
+        Self::new(provider, ErrorKind::NeedsRequest { extractor }, None)
     }
 
     pub(crate) fn exclusive(provider: &'static str, type_name: &'static str) -> Self {
-        Self { provider, kind: ErrorKind::Exclusive { type_name }, response: None }
+        Self::new(provider, ErrorKind::Exclusive { type_name }, None)
     }
 
     pub(crate) fn internal(provider: &'static str, what: &'static str) -> Self {
-        Self { provider, kind: ErrorKind::Internal(what), response: None }
+        Self::new(provider, ErrorKind::Internal(what), None)
     }
 
     /// The name of the provider that failed (the name of its function).
@@ -85,10 +120,16 @@ impl ProviderError {
     }
 
     /// Takes the response that should be sent for this error, if the provider
-    /// produced one.
+    /// produced one. (An error that makes its response from itself is no
+    /// longer the source afterwards.)
     #[doc(hidden)]
     pub fn take_response(&mut self) -> Option<ResponsePayload> {
-        self.response.take()
+        match self.response.take()? {
+            Response::Ready(payload) => {
+                Some(payload.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner))
+            }
+            Response::FromSource(respond) => self.source.take().map(respond),
+        }
     }
 }
 
@@ -121,12 +162,17 @@ impl fmt::Debug for ProviderError {
         f.debug_struct("ProviderError")
             .field("provider", &self.provider)
             .field("kind", &self.kind)
+            .field("source", &self.source)
             .field("has_response", &self.response.is_some())
             .finish()
     }
 }
 
-impl StdError for ProviderError {}
+impl StdError for ProviderError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source.as_deref().map(|source| source as &(dyn StdError + 'static))
+    }
+}
 
 /// An app-scoped provider failed while the app container was being built.
 #[derive(Debug)]
@@ -266,6 +312,12 @@ impl TeardownError {
     }
 }
 
+impl StdError for TeardownError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.error)
+    }
+}
+
 impl fmt::Display for TeardownError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "teardown of `{}` failed: {}", self.provider, self.error)
@@ -307,4 +359,37 @@ impl fmt::Display for TeardownErrors {
     }
 }
 
-impl StdError for TeardownErrors {}
+impl StdError for TeardownErrors {
+    /// The first failure.
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.errors.first().map(|error| error as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync_error<E: StdError + Send + Sync + 'static>() {}
+
+    #[test]
+    fn every_error_is_send_sync_and_static() {
+        send_sync_error::<ProviderError>();
+        send_sync_error::<BuildError>();
+        send_sync_error::<TeardownError>();
+        send_sync_error::<TeardownErrors>();
+        send_sync_error::<Respond>();
+    }
+
+    #[test]
+    fn a_provider_error_keeps_its_source_until_it_becomes_the_response() {
+        let source: BoxError = Box::new(std::io::Error::other("refused"));
+        let respond: fn(BoxError) -> ResponsePayload = |error| Box::new(error.to_string());
+        let mut error = ProviderError::failed_with("pool", source, Some(respond));
+        let io = error.source().and_then(|source| source.downcast_ref::<std::io::Error>());
+        assert_eq!(io.map(ToString::to_string).as_deref(), Some("refused"));
+        assert_eq!(error.to_string(), "provider `pool` failed: refused");
+        let response = error.take_response().and_then(|payload| payload.downcast::<String>().ok());
+        assert_eq!(response.as_deref().map(String::as_str), Some("refused"));
+    }
+}

@@ -573,6 +573,27 @@ mod failing_startup {
         assert!(error.to_string().contains("provider `database` failed: connection refused"), "{error}");
         assert_eq!(events.take(), ["setup config", "teardown config (setup failed)"]);
     }
+
+    /// What `main` or a test does with it: `?` into a boxed error, and the
+    /// cause found by walking `source()`.
+    async fn start(
+        events: Journal,
+    ) -> Result<App<BrokenProviders>, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(App::<BrokenProviders>::builder().override_value(events).build().await?)
+    }
+
+    #[tokio::test]
+    async fn the_build_error_is_send_and_sync_and_keeps_the_providers_error_as_its_cause() {
+        let error = start(Journal::default()).await.expect_err("startup fails");
+        let mut causes = Vec::new();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*error);
+        while let Some(current) = cause {
+            causes.push(current);
+            cause = current.source();
+        }
+        let io = causes.iter().find_map(|cause| cause.downcast_ref::<std::io::Error>());
+        assert_eq!(io.map(std::io::Error::kind), Some(std::io::ErrorKind::ConnectionRefused), "{causes:?}");
+    }
 }
 
 /// Teardowns that panic: each is reported as a failed teardown, naming its

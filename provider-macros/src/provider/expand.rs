@@ -169,8 +169,11 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                 ::core::result::Result::Ok(__value) => ::core::result::Result::Ok(#ok),
                 ::core::result::Result::Err(__error) => {
                     #[allow(unused_imports)]
-                    use #private::error_kind::{DebugKind as _, DisplayKind as _, ResponseDisplayKind as _, ResponseKind as _};
-                    let __kind = (&&&#private::error_kind::ErrorWrap(&__error)).__provider_error_kind();
+                    use #private::error_kind::{
+                        DebugKind as _, DisplayKind as _, ErrorKind as _, ResponseDisplayKind as _,
+                        ResponseErrorKind as _, ResponseKind as _,
+                    };
+                    let __kind = (&&&&&#private::error_kind::ErrorWrap(&__error)).__provider_error_kind();
                     ::core::result::Result::Err(__kind.into_provider_error(__error, #name_str))
                 }
             }
