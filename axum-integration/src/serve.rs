@@ -140,7 +140,7 @@ where
             tracing::info!(cause, ?timeout, "shutting down: draining requests");
             let _ = started.send(Instant::now());
         };
-        let make_service = CutOff { inner: make_service, cancellation: app.cancellation() };
+        let make_service = CutOff { inner: make_service, cancellation: Some(app.cancellation()) };
         let server = axum::serve(listener, make_service).with_graceful_shutdown(signal).into_future();
         let mut server = std::pin::pin!(server);
         let mut drained = false;
@@ -210,7 +210,9 @@ fn shutdown_signal() -> BoxFuture<'static, &'static str> {
 /// wrapped so that the shutdown deadline can cut its requests.
 struct CutOff<M> {
     inner: M,
-    cancellation: Cancellation,
+    /// Taken by the request served by this clone of the service (hyper
+    /// clones the service for each request).
+    cancellation: Option<Cancellation>,
 }
 
 impl<'a, L, M, S> Service<IncomingStream<'a, L>> for CutOff<M>
@@ -227,7 +229,7 @@ where
     }
 
     fn call(&mut self, stream: IncomingStream<'a, L>) -> Self::Future {
-        MakeCutOff { inner: self.inner.call(stream), cancellation: Some(self.cancellation.clone()) }
+        MakeCutOff { inner: self.inner.call(stream), cancellation: self.cancellation.clone() }
     }
 }
 
@@ -254,8 +256,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let Ok(inner) = ready!(this.inner.poll(cx));
-        let cancellation = this.cancellation.take().unwrap_or_default();
-        Poll::Ready(Ok(CutOff { inner, cancellation }))
+        Poll::Ready(Ok(CutOff { inner, cancellation: this.cancellation.take() }))
     }
 }
 
@@ -274,7 +275,7 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         CutOffFuture {
             inner: self.inner.call(request),
-            cancellation: self.cancellation.clone(),
+            cancellation: self.cancellation.take(),
             listener: None,
             closing: false,
         }
@@ -331,7 +332,8 @@ pin_project_lite::pin_project! {
     struct CutOffFuture<F> {
         #[pin]
         inner: F,
-        cancellation: Cancellation,
+        // `None` only for a service clone called twice: not cut then.
+        cancellation: Option<Cancellation>,
         // Listened to only once the request had to wait.
         listener: Option<CancelListener>,
         // The providers layer is running the request's before-response
@@ -355,8 +357,14 @@ where
             if !streaming {
                 return Poll::Ready(Ok(response));
             }
-            let cancellation = this.cancellation.clone();
-            return Poll::Ready(Ok(response.map(|body| Body::new(CutOffBody::new(body, cancellation)))));
+            let cancellation = this
+                .cancellation
+                .take()
+                .or_else(|| this.listener.take().map(|listener| listener.cancellation));
+            return Poll::Ready(Ok(match cancellation {
+                Some(cancellation) => response.map(|body| Body::new(CutOffBody::new(body, cancellation))),
+                None => response,
+            }));
         }
         if CLOSING.with(|closing| closing.replace(false)) {
             *this.closing = true;
@@ -364,8 +372,15 @@ where
         if *this.closing {
             return Poll::Pending;
         }
-        let listener = this.listener.get_or_insert_with(|| CancelListener::new(this.cancellation.clone()));
-        if listener.poll_cancelled(cx) {
+        if this.listener.is_none() {
+            match this.cancellation.take() {
+                Some(cancellation) => *this.listener = Some(CancelListener::new(cancellation)),
+                None => return Poll::Pending,
+            }
+        }
+        if let Some(listener) = this.listener.as_mut()
+            && listener.poll_cancelled(cx)
+        {
             tracing::warn!("request cut at the shutdown deadline; answering 503");
             let response = (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
