@@ -88,3 +88,20 @@ impl Write for Captured {
         Ok(())
     }
 }
+
+/// Runs `serve` in the background until the returned sender fires (or is
+/// dropped): the server task then drains, tears the app down and returns.
+pub fn in_background<L, M, R>(
+    serve: axum_providers::Serve<L, M, R>,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), axum_providers::ServeError>>)
+where
+    R: axum_providers::Registry,
+    axum_providers::Serve<L, M, R>: std::future::IntoFuture<Output = Result<(), axum_providers::ServeError>>,
+    <axum_providers::Serve<L, M, R> as std::future::IntoFuture>::IntoFuture: Send + 'static,
+{
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serve = serve.with_graceful_shutdown(async move {
+        let _ = stopped.await;
+    });
+    (stop, tokio::spawn(std::future::IntoFuture::into_future(serve)))
+}

@@ -11,7 +11,6 @@
 //! The seed is printed; set `CHAOS_SEED` to replay a run.
 
 use std::collections::HashMap;
-use std::future::IntoFuture as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -307,14 +306,7 @@ async fn ten_thousand_mixed_requests_keep_every_teardown_guarantee() {
     let router: Router = Router::new().route("/work", get(work)).with_providers(&app);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address").to_string();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum_providers::serve(listener, router, &app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let (stop, server) = axum_providers_tests::in_background(axum_providers::serve(listener, router, &app));
     let pool_probe = app.get::<Pool>().await.expect("pool");
     drop(app);
 

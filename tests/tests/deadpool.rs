@@ -3,7 +3,6 @@
 //! exactly those of the successful requests, a commit that breaks a constraint answered `409`,
 //! an exhausted pool answered `503` within the wait timeout.
 
-use std::future::IntoFuture as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,14 +81,7 @@ async fn start(
         .layer(Extension(release));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(
-        axum_providers::serve(listener, router, &app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let (stop, task) = axum_providers_tests::in_background(axum_providers::serve(listener, router, &app));
     (address, stop, task, pool)
 }
 

@@ -3,7 +3,6 @@
 //! disconnecting client, panics, setup failures in the middle of a graph,
 //! streaming bodies and WebSockets, exclusive borrows, failing teardowns.
 
-use std::future::IntoFuture as _;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -289,14 +288,7 @@ impl Server {
             .with_providers(&app);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address").to_string();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(
-            axum_providers::serve(listener, router, &app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .into_future(),
-        );
+        let (stop, task) = axum_providers_tests::in_background(axum_providers::serve(listener, router, &app));
         Self { address, journal, stop: Some(stop), task }
     }
 
@@ -752,14 +744,8 @@ mod pooled {
         let router: Router = Router::new().route("/db", get(query_then_hang)).with_providers(&app);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address").to_string();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            axum_providers::serve(listener, router, &app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .into_future(),
-        );
+        let (stop, server) =
+            axum_providers_tests::in_background(axum_providers::serve(listener, router, &app));
 
         // Both connections of the pool are taken by handlers whose clients go away.
         for id in ["p1", "p2"] {

@@ -2,7 +2,6 @@
 //! and on PostgreSQL (a fresh database): the README's curl session, answer by
 //! answer.
 
-use std::future::IntoFuture as _;
 use std::time::Duration;
 
 use axum_providers::App;
@@ -26,14 +25,8 @@ async fn readme_session(config: Config) {
         App::<NotesProviders>::builder().override_value(config).build().await.expect("notes app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum_providers::serve(listener, router(&app), &app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let (stop, server) =
+        axum_providers_tests::in_background(axum_providers::serve(listener, router(&app), &app));
     let client = reqwest::Client::new();
     let alice = "Bearer alice-token";
 

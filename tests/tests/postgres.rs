@@ -4,7 +4,6 @@
 //! exhaustion and a dead database answered `503` within the acquire timeout,
 //! and recovery without a restart.
 
-use std::future::IntoFuture as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -90,14 +89,7 @@ impl Server {
             .layer(axum::Extension(release));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(
-            axum_providers::serve(listener, router, &app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .into_future(),
-        );
+        let (stop, task) = axum_providers_tests::in_background(axum_providers::serve(listener, router, &app));
         Self { address, stop, task }
     }
 

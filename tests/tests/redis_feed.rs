@@ -2,7 +2,6 @@
 //! default `redis://127.0.0.1:6379`): messages published on a channel reach
 //! the WebSocket, and the subscription is torn down when the socket closes.
 
-use std::future::IntoFuture as _;
 use std::time::{Duration, Instant};
 
 use axum_providers::App;
@@ -39,14 +38,8 @@ async fn a_websocket_streams_a_channel_and_unsubscribes_when_it_closes() {
         .expect("app builds (is Redis up?)");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum_providers::serve(listener, router(&app), &app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let (stop, server) =
+        axum_providers_tests::in_background(axum_providers::serve(listener, router(&app), &app));
     let mut redis = redis::Client::open(redis_url())
         .expect("redis url")
         .get_multiplexed_async_connection()

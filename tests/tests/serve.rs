@@ -4,7 +4,6 @@
 //! still readable afterwards, and handler panics reported once when asked.
 //! Signals go to a child process (`src/bin/lifecycle-server.rs`).
 
-use std::future::IntoFuture as _;
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -325,24 +324,6 @@ mod in_process {
         "committed"
     }
 
-    /// Serves `router` until `stop` fires; the server task.
-    fn spawn_server(
-        router: Router,
-        listener: tokio::net::TcpListener,
-        app: &App<InProcess>,
-    ) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), axum_providers::ServeError>>)
-    {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            axum_providers::serve(listener, router, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .into_future(),
-        );
-        (stop, server)
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn app_teardown_waits_for_requests_not_yet_in_the_providers_layer() {
         let app = App::<InProcess>::builder().build().await.expect("app");
@@ -358,7 +339,8 @@ mod in_process {
             ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
-        let (stop, server) = spawn_server(router, listener, &app);
+        let (stop, server) =
+            axum_providers_tests::in_background(axum_providers::serve(listener, router, &app));
         let request = tokio::spawn(reqwest::get(format!("http://{address}/")));
         tokio::time::sleep(Duration::from_millis(100)).await;
         let _ = stop.send(());
@@ -383,7 +365,8 @@ mod in_process {
         let router = Router::new().route("/", get(commits)).with_providers(&app);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
-        let (stop, server) = spawn_server(router, listener, &app);
+        let (stop, server) =
+            axum_providers_tests::in_background(axum_providers::serve(listener, router, &app));
         let request = tokio::spawn(reqwest::get(format!("http://{address}/")));
         while !events.all().contains(&"commit started".to_owned()) {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -444,14 +427,11 @@ mod in_process {
         let router = Router::new().route("/", get(who)).with_providers(&app);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            axum_providers::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>(), &app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .into_future(),
-        );
+        let (stop, server) = axum_providers_tests::in_background(axum_providers::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+            &app,
+        ));
         let body = reqwest::get(format!("http://{address}/")).await.expect("get").text().await.expect("body");
         assert_eq!(body, "hello 127.0.0.1");
         let _ = stop.send(());
@@ -470,14 +450,8 @@ mod in_process {
         let path = dir.join("server.sock");
         let _ = std::fs::remove_file(&path);
         let listener = tokio::net::UnixListener::bind(&path).expect("bind");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            axum_providers::serve(listener, router, &app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .into_future(),
-        );
+        let (stop, server) =
+            axum_providers_tests::in_background(axum_providers::serve(listener, router, &app));
         let mut stream = tokio::net::UnixStream::connect(&path).await.expect("connect");
         stream.write_all(b"GET / HTTP/1.1\r\nhost: unix\r\nconnection: close\r\n\r\n").await.expect("write");
         let mut answer = String::new();

@@ -1,7 +1,6 @@
 //! Providers behind a real server on 127.0.0.1: isolation of request scopes
 //! under concurrency, and graceful shutdown followed by app teardown.
 
-use std::future::IntoFuture as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -115,14 +114,7 @@ async fn start(
         Router::new().route("/whoami", get(whoami)).route("/slow", get(slow)).with_providers(app);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum_providers::serve(listener, router, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let (stop, server) = axum_providers_tests::in_background(axum_providers::serve(listener, router, app));
     (address, stop, server)
 }
 
