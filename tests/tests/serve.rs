@@ -210,6 +210,15 @@ async fn handler_panics_go_to_the_panic_hook_unless_quieted() {
         .await;
         assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
         server.wait_for("teardown tx p1 (panicked)").await;
+        let caught = response(
+            send(
+                &server.address,
+                "GET /caught-panic HTTP/1.1\r\nhost: t\r\nx-id: p2\r\nconnection: close\r\n\r\n",
+            )
+            .await,
+        )
+        .await;
+        assert!(caught.starts_with("HTTP/1.1 500") && caught.ends_with("caught"), "{caught}");
         server.signal("-TERM");
         let (status, _, stderr) = server.exit(Duration::from_secs(5)).await;
         assert_eq!(status.code(), Some(0));
@@ -220,6 +229,10 @@ async fn handler_panics_go_to_the_panic_hook_unless_quieted() {
             assert!(
                 stderr.contains("location=tests/src/bin/lifecycle-server.rs"),
                 "the log names where: {stderr}"
+            );
+            assert!(
+                stderr.contains("a panic in the handler was caught inside the providers layer"),
+                "a panic another layer caught is still reported: {stderr}"
             );
         } else {
             assert!(hook_printed, "by default the standard hook prints it too: {stderr}");

@@ -89,6 +89,17 @@ async fn socket(upgrade: WebSocketUpgrade, tx: Dep<Tx>) -> axum::response::Respo
     })
 }
 
+/// A middleware inside the providers layer that catches panics itself (as
+/// tower-http's `CatchPanicLayer` does).
+async fn catching(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    use futures_util::FutureExt as _;
+    match std::panic::AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "caught").into_response(),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).init();
@@ -106,6 +117,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/panic", get(panics))
         .route("/endless", get(endless))
         .route("/socket", get(socket))
+        .route("/caught-panic", get(panics).layer(axum::middleware::from_fn(catching)))
         .with_providers(&app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening on {}", listener.local_addr()?);
