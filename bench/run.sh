@@ -4,8 +4,10 @@
 # wrk load on 127.0.0.1 (the two servers in turn, every route four times,
 # A B in odd rounds and B A in even ones so that neither always goes first),
 # server CPU time per request, the RSS check, then the criterion
-# micro-benchmarks. Ends with one line per route:
+# micro-benchmarks, the summary with one line per route:
 #   route=/deps providers_rps=... handwritten_rps=... ratio=... cpu_us_providers=... cpu_us_handwritten=...
+# and last the compile times of a 30-provider app against the same app by
+# hand (bench/compile.sh: `compile check|debug|release: ... ratio=...`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -130,3 +132,6 @@ for route in "${ROUTES[@]}"; do
                 route, pr / pn, hr / hn, (pr / pn) / (hr / hn), pc / pn, hc / hn
         }' "$WORK/results"
 done
+
+echo "compile times: the same 30-provider app with providers and by hand (bench/compile.sh)"
+bash bench/compile.sh
