@@ -46,7 +46,7 @@ pub use axum_providers_axum::{
 };
 pub use axum_providers_core::{
     Access, App, AppBuilder, AppScope, BoxError, BuildError, Cancellation, Cancelled, Check, CheckStatus,
-    Dep, DepMut, Exclusive, ExclusiveAccess, Graph, HealthReport, InjectableInto, Lazy, Outcome,
+    Dep, DepMut, ExclusiveAccess, Graph, HealthReport, InjectableInto, Lazy, Lendable, Outcome,
     OutcomeSender, ProvidedSet, Provider, ProviderEntry, ProviderError, ProviderRejection, ProviderState,
     Provides, Registry, RequestScope, Resolver, Respond, Scope, ScopeKind, ScopeMarker, Setup, Shareable,
     SharedAccess, StoreAs, Teardown, TeardownError, TeardownErrors, TeardownResult, TransientScope,
@@ -122,7 +122,7 @@ pub mod __private {
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;
     pub use axum_providers_core::{
-        Access, AppScope, Exclusive, ExclusiveAccess, InjectableInto, Provider, ProviderEntry, ProviderError,
+        Access, AppScope, ExclusiveAccess, InjectableInto, Lendable, Provider, ProviderEntry, ProviderError,
         Provides, Registry, RequestScope, Resolver, Setup, Shareable, SharedAccess, StoreAs, TeardownResult,
         TeardownTiming, TransientScope,
     };
@@ -143,8 +143,7 @@ pub mod __private {
     pub const fn assert_exclusive<R, T>()
     where
         R: Provides<T>,
-        <R as Provides<T>>::Scope: Exclusive,
-        <R as Provides<T>>::Access: StoreAs<T>,
+        <R as Provides<T>>::Access: Lendable<T>,
     {
     }
 }

@@ -13,7 +13,7 @@ use crate::error::{BuildError, ProviderError, TeardownError, TeardownErrors};
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
-use crate::scope::{AppScope, InjectableInto, Scope as ScopeMarker, ScopeKind};
+use crate::scope::{AppScope, InjectableInto, ScopeKind};
 use crate::scope_state::Scope;
 use crate::shutdown::{Cancellation, OpenScopes};
 use crate::teardown::{BoxFuture, Entry, Erased, Produced, StoreAs, Stored};
@@ -411,11 +411,10 @@ impl<R: Registry> AppBuilder<R> {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = T> + Send + 'static,
     {
-        let kind = <<R as Provides<T>>::Scope as ScopeMarker>::KIND;
         let replacement: Replacement = Box::new(move || {
             let made = make();
             Box::pin(async move {
-                Ok(<<R as Provides<T>>::Access as StoreAs<T>>::erase(Produced::value(made.await), kind))
+                Ok(<<R as Provides<T>>::Access as StoreAs<T>>::erase(Produced::value(made.await)))
             })
         });
         let overrides = self

@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use parking_lot::{ArcMutexGuard, ArcRwLockReadGuard, ArcRwLockWriteGuard, RawMutex, RawRwLock};
+use parking_lot::{ArcMutexGuard, RawMutex};
 
 /// Shared access to a provided value of type `T`.
 ///
@@ -14,21 +14,12 @@ use parking_lot::{ArcMutexGuard, ArcRwLockReadGuard, ArcRwLockWriteGuard, RawMut
 /// is dropped, so a streaming body or a WebSocket that moved a `Dep` in keeps
 /// the value until it ends.
 pub struct Dep<T> {
-    inner: Shared<T>,
-}
-
-enum Shared<T> {
-    App(Arc<T>),
-    Scoped(ArcRwLockReadGuard<RawRwLock, T>),
+    value: Arc<T>,
 }
 
 impl<T> Dep<T> {
-    pub(crate) fn app(value: Arc<T>) -> Self {
-        Self { inner: Shared::App(value) }
-    }
-
-    pub(crate) fn scoped(guard: ArcRwLockReadGuard<RawRwLock, T>) -> Self {
-        Self { inner: Shared::Scoped(guard) }
+    pub(crate) fn new(value: Arc<T>) -> Self {
+        Self { value }
     }
 }
 
@@ -37,10 +28,7 @@ impl<T> Deref for Dep<T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        match &self.inner {
-            Shared::App(value) => value,
-            Shared::Scoped(guard) => guard,
-        }
+        &self.value
     }
 }
 
@@ -50,9 +38,10 @@ impl<T: fmt::Debug> fmt::Debug for Dep<T> {
     }
 }
 
-/// Exclusive access to a request-scoped or transient value of type `T`: a
-/// transaction, a connection, a buffer. The only access to the values of an
-/// exclusive provider (`#[provider(exclusive)]`, whose `T` need not be `Sync`).
+/// Exclusive access to a request-scoped or transient value of type `T` of an
+/// exclusive provider (`#[provider(exclusive)]`, whose `T` need not be
+/// `Sync`): a transaction, a connection, a buffer. Shared values are read
+/// through [`Dep`] only.
 ///
 /// Derefs mutably to `T`. While a `DepMut<T>` is alive, asking for `T` again in
 /// the same request (as `Dep` or `DepMut`) fails at once with a clear error
@@ -63,14 +52,6 @@ pub struct DepMut<T> {
 }
 
 impl<T: 'static> DepMut<T> {
-    /// A value of a shared provider, borrowed exclusively for a while.
-    pub(crate) fn written(guard: ArcRwLockWriteGuard<RawRwLock, T>) -> Self
-    where
-        T: Send + Sync,
-    {
-        Self { guard: Box::new(guard) }
-    }
-
     /// A value of an exclusive provider (`#[provider(exclusive)]`): `T` need
     /// only be `Send`.
     pub(crate) fn locked(guard: ArcMutexGuard<RawMutex, T>) -> Self

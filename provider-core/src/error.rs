@@ -105,8 +105,8 @@ impl ProviderError {
         self.provider
     }
 
-    /// `true` when the value was asked for while it was borrowed in a way that
-    /// conflicts (a second `DepMut`, or `DepMut` while a `Dep` is alive).
+    /// `true` when an exclusive value was asked for while a `DepMut` of it
+    /// was alive.
     #[must_use]
     pub fn is_exclusive_conflict(&self) -> bool {
         matches!(self.kind, ErrorKind::Exclusive { .. })
@@ -144,8 +144,8 @@ impl fmt::Display for ProviderError {
             ErrorKind::Exclusive { type_name } => write!(
                 f,
                 "`{type_name}` (provider `{provider}`) is already borrowed in this scope: \
-                 `DepMut<{type_name}>` needs it alone, so ask for it once and drop every \
-                 `Dep<{type_name}>` first"
+                 an exclusive value goes to one `DepMut<{type_name}>` at a time, so ask for it \
+                 once and drop it before asking again"
             ),
             ErrorKind::NeedsRequest { extractor } => write!(
                 f,

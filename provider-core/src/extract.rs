@@ -10,9 +10,9 @@ use http::request::Parts;
 use crate::dep::{Dep, DepMut};
 use crate::error::ProviderError;
 use crate::provider::{Provides, Registry};
-use crate::scope::{Exclusive, Shareable};
+use crate::scope::Shareable;
 use crate::scope_state::SharedScope;
-use crate::teardown::{BoxFuture, StoreAs};
+use crate::teardown::{BoxFuture, Lendable};
 
 /// A router state that carries an app container of registry
 /// [`Registry`](ProviderState::Registry).
@@ -77,8 +77,7 @@ impl<S, T> FromRequestParts<S> for DepMut<T>
 where
     S: ProviderState,
     S::Registry: Provides<T>,
-    <S::Registry as Provides<T>>::Scope: Exclusive,
-    <S::Registry as Provides<T>>::Access: StoreAs<T>,
+    <S::Registry as Provides<T>>::Access: Lendable<T>,
     T: Send + 'static,
 {
     type Rejection = ProviderRejection;

@@ -51,12 +51,12 @@ pub use outcome::Outcome;
 pub use provider::{Provider, ProviderEntry, Provides, Registry, Setup};
 pub use resolver::Resolver;
 pub use scope::{
-    Access, AppScope, Exclusive, ExclusiveAccess, InjectableInto, RequestScope, Scope as ScopeMarker,
-    ScopeKind, Shareable, SharedAccess, TransientScope,
+    Access, AppScope, ExclusiveAccess, InjectableInto, RequestScope, Scope as ScopeMarker, ScopeKind,
+    Shareable, SharedAccess, TransientScope,
 };
 pub use scope_state::{OutcomeSender, Scope};
 pub use shutdown::{Cancellation, Cancelled};
-pub use teardown::{StoreAs, Teardown, TeardownResult, TeardownTiming};
+pub use teardown::{Lendable, StoreAs, Teardown, TeardownResult, TeardownTiming};
 pub use uses::ProvidedSet;
 
 /// Items used by generated code and by the axum integration. Not public API.

@@ -177,7 +177,7 @@ fn erased_setup<'a, 'r, R: Registry, P: Setup<R>>(
 ) -> BoxFuture<'a, Result<Erased, ProviderError>> {
     Box::pin(async move {
         let produced = P::setup(resolver).await?;
-        Ok(<P::Access as StoreAs<P::Output>>::erase(produced, <P::Scope as Scope>::KIND))
+        Ok(<P::Access as StoreAs<P::Output>>::erase(produced))
     })
 }
 
@@ -185,10 +185,7 @@ fn erased_setup_now<R: Registry, P: Setup<R>>(
     resolver: &mut Resolver<'_, R>,
 ) -> Option<Result<Erased, ProviderError>> {
     let produced = P::setup_now(resolver)?;
-    Some(
-        produced
-            .map(|produced| <P::Access as StoreAs<P::Output>>::erase(produced, <P::Scope as Scope>::KIND)),
-    )
+    Some(produced.map(<P::Access as StoreAs<P::Output>>::erase))
 }
 
 /// `true` for the transient scope marker: a plain `fn` provider with a

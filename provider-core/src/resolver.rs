@@ -5,7 +5,6 @@ use std::any::Any;
 use std::future::Future;
 use std::time::Instant;
 
-use parking_lot::RwLock;
 use tracing::Instrument as _;
 
 use crate::app::AppInner;
@@ -14,7 +13,7 @@ use crate::error::ProviderError;
 use crate::provider::{Provides, Registry};
 use crate::scope::{Access, Scope, ScopeKind};
 use crate::scope_state::{Lookup, ScopeInner};
-use crate::teardown::{BoxFuture, Erased, StoreAs, Stored};
+use crate::teardown::{BoxFuture, Erased, Lendable, Stored};
 
 /// Resolves provided values for one consumer at a time.
 ///
@@ -64,7 +63,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
             ScopeKind::App => self.app_value(index).await?,
             kind => self.scoped_value(index, kind).await?,
         };
-        share::<T>(stored, kind, name)
+        share::<T>(stored, name)
     }
 
     /// As [`shared`](Self::shared), without awaiting: `None` when `T` (or a
@@ -92,7 +91,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
             },
             kind => self.scoped_value_now(index, kind)?,
         };
-        Some(stored.and_then(|stored| share::<T>(stored, kind, name)))
+        Some(stored.and_then(|stored| share::<T>(stored, name)))
     }
 
     /// Exclusive access to the `T` of this scope (request or transient), setting
@@ -104,7 +103,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     pub async fn exclusive<T>(&mut self) -> Result<DepMut<T>, ProviderError>
     where
         R: Provides<T>,
-        <R as Provides<T>>::Access: StoreAs<T>,
+        <R as Provides<T>>::Access: Lendable<T>,
         T: Send + 'static,
     {
         let name = <R as Provides<T>>::NAME;
@@ -123,7 +122,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     pub fn exclusive_now<T>(&mut self) -> Option<Result<DepMut<T>, ProviderError>>
     where
         R: Provides<T>,
-        <R as Provides<T>>::Access: StoreAs<T>,
+        <R as Provides<T>>::Access: Lendable<T>,
         T: Send + 'static,
     {
         let name = <R as Provides<T>>::NAME;
@@ -266,29 +265,21 @@ fn not_lendable(provider: &'static str) -> ProviderError {
     ProviderError::internal(provider, "app-scoped values cannot be borrowed exclusively")
 }
 
-/// A shared handle to a stored value of kind `kind`.
-fn share<T: Send + Sync + 'static>(
-    stored: Stored,
-    kind: ScopeKind,
-    name: &'static str,
-) -> Result<Dep<T>, ProviderError> {
-    let unexpected = |_| ProviderError::internal(name, "stored value has an unexpected type");
-    if kind == ScopeKind::App {
-        return stored.downcast::<T>().map(Dep::app).map_err(unexpected);
-    }
-    let lock = stored.downcast::<RwLock<T>>().map_err(unexpected)?;
-    lock.try_read_arc()
-        .map(Dep::scoped)
-        .ok_or_else(|| ProviderError::exclusive(name, std::any::type_name::<T>()))
+/// A shared handle to a stored value: one reference count.
+fn share<T: Send + Sync + 'static>(stored: Stored, name: &'static str) -> Result<Dep<T>, ProviderError> {
+    stored
+        .downcast::<T>()
+        .map(Dep::new)
+        .map_err(|_| ProviderError::internal(name, "stored value has an unexpected type"))
 }
 
 /// An exclusive handle to a stored request or transient value.
 fn lend<R, T>(stored: Stored) -> Result<DepMut<T>, ProviderError>
 where
     R: Provides<T>,
-    <R as Provides<T>>::Access: StoreAs<T>,
+    <R as Provides<T>>::Access: Lendable<T>,
 {
-    <<R as Provides<T>>::Access as StoreAs<T>>::lend_mut(stored)
+    <<R as Provides<T>>::Access as Lendable<T>>::lend_mut(stored)
         .ok_or_else(|| ProviderError::exclusive(<R as Provides<T>>::NAME, std::any::type_name::<T>()))
 }
 

@@ -107,16 +107,6 @@ impl InjectableInto<TransientScope> for AppScope {}
 impl InjectableInto<TransientScope> for RequestScope {}
 impl InjectableInto<TransientScope> for TransientScope {}
 
-/// Values of this scope can be borrowed exclusively with [`DepMut`](crate::DepMut).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` values are shared by every request and cannot be borrowed with `DepMut`",
-    label = "`DepMut` needs a `request` or `transient` provider",
-    note = "use `Dep<T>` for app-scoped values, and put a lock or a pool inside `T` if it needs mutation"
-)]
-pub trait Exclusive: Scope {}
-impl Exclusive for RequestScope {}
-impl Exclusive for TransientScope {}
-
 /// How consumers may access a provider's values: [`SharedAccess`] (the
 /// default: `Dep<T>` and `DepMut<T>`) or [`ExclusiveAccess`]
 /// (`#[provider(exclusive)]`: only `DepMut<T>`, and `T` need not be `Sync`).
@@ -128,8 +118,8 @@ pub trait Access: sealed::Sealed + Send + Sync + 'static {
     const ID: u8;
 }
 
-/// Values shared by every consumer of a scope (`Dep<T>`), or borrowed
-/// exclusively for a while (`DepMut<T>`). `T` must be `Sync`.
+/// Values shared by every consumer of a scope, through `Dep<T>` (one
+/// reference count each). `T` must be `Sync`.
 #[derive(Debug, Clone, Copy)]
 pub struct SharedAccess;
 

@@ -14,8 +14,8 @@ use crate::error::{ProviderError, ResponsePayload, TeardownError, TeardownErrors
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
-use crate::scope::{Exclusive, ScopeKind, Shareable};
-use crate::teardown::{Entry, Erased, Running, StoreAs, Stored, TeardownTiming};
+use crate::scope::{ScopeKind, Shareable};
+use crate::teardown::{Entry, Erased, Lendable, Running, Stored, TeardownTiming};
 
 /// What a scope holds for one provider.
 pub(crate) enum Lookup {
@@ -507,9 +507,8 @@ impl<R: Registry> Scope<R> {
     pub async fn get_mut<T>(&mut self) -> Result<DepMut<T>, ProviderError>
     where
         R: Provides<T>,
-        <R as Provides<T>>::Access: StoreAs<T>,
+        <R as Provides<T>>::Access: Lendable<T>,
         T: Send + 'static,
-        <R as Provides<T>>::Scope: Exclusive,
     {
         self.inner.resolver(None).exclusive::<T>().await
     }

@@ -9,11 +9,10 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use crate::error::{BoxError, TeardownError};
 use crate::outcome::Outcome;
-use crate::scope::ScopeKind;
 
 /// A boxed, sendable future.
 #[doc(hidden)]
@@ -179,54 +178,36 @@ impl<T: Send + 'static> Produced<T> {
     }
 }
 
-/// How values of an access kind are stored in a scope: app values as
-/// `Arc<T>`, shared request and transient values as `Arc<RwLock<T>>` (many
-/// `Dep`s or one `DepMut`), exclusive ones as `Arc<Mutex<T>>` (one `DepMut`;
-/// `T` need not be `Sync`).
+/// How values of an access kind are stored in a scope: shared values (app,
+/// request and transient) as `Arc<T>`, so that a `Dep<T>` is one reference
+/// count; exclusive ones as `Arc<Mutex<T>>` (one `DepMut` at a time; `T` need
+/// not be `Sync`).
 #[diagnostic::on_unimplemented(
     message = "`{T}` is not `Sync`, so it cannot be shared through `Dep<{T}>`",
     label = "the provided type must be `Sync` to be shared",
     note = "mark the provider `#[provider(exclusive)]`: its value is then handed to one consumer at a time, as `DepMut<{T}>`, and need only be `Send`"
 )]
 pub trait StoreAs<T>: crate::scope::Access {
-    /// Type-erases `produced` for a scope of kind `kind`.
+    /// Type-erases `produced`.
     #[doc(hidden)]
-    fn erase(produced: Produced<T>, kind: ScopeKind) -> Erased;
-
-    /// Borrows a stored request or transient value exclusively, without
-    /// waiting: `None` when it is already borrowed (or has another type).
-    #[doc(hidden)]
-    fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>>;
+    fn erase(produced: Produced<T>) -> Erased;
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: Send + Sync + 'static> StoreAs<T> for crate::scope::SharedAccess {
-    fn erase(produced: Produced<T>, kind: ScopeKind) -> Erased {
+    fn erase(produced: Produced<T>) -> Erased {
         let Produced { value, teardown } = produced;
-        if kind == ScopeKind::App {
-            Erased {
-                value: Arc::new(value),
-                teardown: teardown.map(|run| ErasedTeardown { run, unwrap: run_with::<T, T> }),
-                released: released_by_polling,
-            }
-        } else {
-            Erased {
-                value: Arc::new(RwLock::new(value)),
-                teardown: teardown.map(|run| ErasedTeardown { run, unwrap: run_with::<RwLock<T>, T> }),
-                released: released_by_polling,
-            }
+        Erased {
+            value: Arc::new(value),
+            teardown: teardown.map(|run| ErasedTeardown { run, unwrap: run_with::<T, T> }),
+            released: released_by_polling,
         }
-    }
-
-    fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>> {
-        let lock = stored.downcast::<RwLock<T>>().ok()?;
-        lock.try_write_arc().map(crate::dep::DepMut::written)
     }
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: Send + 'static> StoreAs<T> for crate::scope::ExclusiveAccess {
-    fn erase(produced: Produced<T>, _kind: ScopeKind) -> Erased {
+    fn erase(produced: Produced<T>) -> Erased {
         let Produced { value, teardown } = produced;
         Erased {
             value: Arc::new(Mutex::new(value)),
@@ -234,7 +215,24 @@ impl<T: Send + 'static> StoreAs<T> for crate::scope::ExclusiveAccess {
             released: released_by_polling,
         }
     }
+}
 
+/// Values of this access can be borrowed exclusively with `DepMut<T>`: those
+/// of `#[provider(exclusive)]` providers.
+#[diagnostic::on_unimplemented(
+    message = "`DepMut<{T}>` needs a provider marked `#[provider(exclusive)]`",
+    label = "the provider of `{T}` shares its value: ask for `Dep<{T}>`",
+    note = "a shared value is read through `Dep<T>` by all its consumers; to hand a request or transient value to one consumer at a time for mutation, mark its provider `#[provider(exclusive)]` (it is then only available as `DepMut<T>`); app-scoped values are always shared: put a lock or a pool inside `T`"
+)]
+pub trait Lendable<T>: crate::scope::Access {
+    /// Borrows a stored value exclusively, without waiting: `None` when it is
+    /// already borrowed (or has another type).
+    #[doc(hidden)]
+    fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send + 'static> Lendable<T> for crate::scope::ExclusiveAccess {
     fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>> {
         let mutex = stored.downcast::<Mutex<T>>().ok()?;
         mutex.try_lock_arc().map(crate::dep::DepMut::locked)
@@ -249,12 +247,6 @@ trait IntoValue<T> {
 impl<T> IntoValue<T> for T {
     fn into_value(self) -> T {
         self
-    }
-}
-
-impl<T> IntoValue<T> for RwLock<T> {
-    fn into_value(self) -> T {
-        self.into_inner()
     }
 }
 

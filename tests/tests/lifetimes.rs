@@ -149,7 +149,7 @@ fn third(_second: Dep<Second>, journal: Dep<Journal>) -> Teardown<Third> {
     })
 }
 
-#[providers(journal, tag, tx, cleanup, quota, first, second, third, audit)]
+#[providers(journal, tag, tx, cleanup, quota, first, second, third, audit, conn)]
 struct AppProviders;
 
 #[handler(AppProviders)]
@@ -182,8 +182,16 @@ async fn hang(tx: Dep<Tx>, journal: Dep<Journal>) -> &'static str {
     "too late"
 }
 
+/// A connection, handed to one consumer at a time.
+struct Conn;
+
+#[provider(exclusive)]
+fn conn() -> Conn {
+    Conn
+}
+
 #[handler(AppProviders)]
-async fn twice(_a: DepMut<Tx>, _b: DepMut<Tx>) -> &'static str {
+async fn twice(_a: DepMut<Conn>, _b: DepMut<Conn>) -> &'static str {
     "unreachable"
 }
 
@@ -704,7 +712,7 @@ mod pooled {
         Ok(Teardown::new(pool, |pool, _| async move { pool.close().await }))
     }
 
-    #[provider]
+    #[provider(exclusive)]
     async fn connection(
         pool: Dep<PgPool>,
         tag: Dep<Tag>,

@@ -13,7 +13,7 @@ use tower::ServiceExt as _;
 
 struct Tx;
 
-#[provider]
+#[provider(exclusive)]
 fn tx() -> Tx {
     Tx
 }

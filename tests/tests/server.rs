@@ -83,7 +83,7 @@ async fn session(id: Dep<RequestId>, _cache: Dep<Cache>) -> Session {
 /// A per-request buffer that the handler mutates.
 struct Buffer(Vec<String>);
 
-#[provider]
+#[provider(exclusive)]
 fn buffer() -> Buffer {
     Buffer(Vec::new())
 }

@@ -114,7 +114,7 @@ struct Tx {
     pub statements: Vec<String>,
 }
 
-#[provider]
+#[provider(exclusive)]
 async fn tx(events: Dep<Journal>) -> Teardown<Tx> {
     events.record("setup tx");
     let events = events.clone();

@@ -183,6 +183,12 @@ impl DatabaseError {
         }
     }
 
+    #[cfg(any(
+        feature = "sqlx-postgres",
+        feature = "sqlx-sqlite",
+        feature = "sqlx-any",
+        feature = "deadpool-postgres"
+    ))]
     /// What a failed `COMMIT` becomes in a transaction's teardown: a conflict
     /// chooses its `409` response ([`Respond`](crate::Respond)); anything else
     /// (the commit's fate is unknown) stays an error, so the response becomes

@@ -79,12 +79,8 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                 });
                 let method = if matches!(param.kind, ParamKind::DepMut(_)) {
                     bounds.push(quote_spanned! {span=>
-                        <__R as #private::Provides<#inner>>::Scope:
-                            #private::Exclusive,
-                    });
-                    bounds.push(quote_spanned! {span=>
                         <__R as #private::Provides<#inner>>::Access:
-                            #private::StoreAs<#inner>,
+                            #private::Lendable<#inner>,
                     });
                     quote!(exclusive_now)
                 } else {

@@ -54,7 +54,7 @@ fn nonce(_config: Dep<Config>, _connection: Dep<Connection>) -> Nonce {
     Nonce
 }
 
-#[provider(teardown = before_response)]
+#[provider(teardown = before_response, exclusive)]
 fn counter() -> Teardown<Counter> {
     Teardown::new(Counter(0), |_, _| async {})
 }
