@@ -10,11 +10,11 @@ use tokio::time::Instant;
 
 use crate::deferred::Deferred;
 use crate::error::{BuildError, ProviderError, TeardownError, TeardownErrors};
+use crate::hand_scope::Scope;
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
 use crate::scope::{AppScope, InjectableInto, ScopeKind};
-use crate::scope_state::Scope;
 use crate::shutdown::{Cancellation, OpenScopes};
 use crate::teardown::{BoxFuture, Entry, Erased, Produced, StoreAs, Stored};
 

@@ -22,12 +22,14 @@
 //!   scopes opened by hand.
 
 mod app;
+mod closing;
 mod deferred;
 mod dep;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod graph;
+mod hand_scope;
 mod health;
 mod outcome;
 mod provider;
@@ -39,6 +41,7 @@ mod teardown;
 mod uses;
 
 pub use app::{App, AppBuilder};
+pub use closing::OutcomeSender;
 pub use dep::{Dep, DepMut};
 pub use error::{
     BoxError, BuildError, ProviderError, Respond, ResponsePayload, TeardownError, TeardownErrors,
@@ -46,6 +49,7 @@ pub use error::{
 #[cfg(feature = "axum")]
 pub use extract::{Lazy, ProviderRejection, ProviderState};
 pub use graph::Graph;
+pub use hand_scope::Scope;
 pub use health::{Check, CheckStatus, HealthReport};
 pub use outcome::Outcome;
 pub use provider::{Provider, ProviderEntry, Provides, Registry, Setup};
@@ -54,7 +58,6 @@ pub use scope::{
     Access, AppScope, ExclusiveAccess, InjectableInto, RequestScope, Scope as ScopeMarker, ScopeKind,
     Shareable, SharedAccess, TransientScope,
 };
-pub use scope_state::{OutcomeSender, Scope};
 pub use shutdown::{Cancellation, Cancelled};
 pub use teardown::{Lendable, StoreAs, Teardown, TeardownResult, TeardownTiming};
 pub use uses::ProvidedSet;
@@ -62,12 +65,13 @@ pub use uses::ProvidedSet;
 /// Items used by generated code and by the axum integration. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::closing::{Closed, Closing, Remainder};
     #[cfg(feature = "axum")]
     pub use crate::extract::internal_error;
     pub use crate::health::{HealthCheck, app_value};
     pub use crate::provider::{depth, is_transient};
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
-    pub use crate::scope_state::{Closed, Closing, Remainder, SharedScope};
+    pub use crate::scope_state::SharedScope;
     pub use crate::teardown::BoxFuture;
     pub use crate::teardown::{Erased, Produced, Stored};
 }
