@@ -109,67 +109,54 @@ where
     type IntoFuture = BoxFuture<'static, Result<(), ServeError>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
-    }
-}
-
-impl<L, M, S, R> Serve<L, M, R>
-where
-    L: Listener,
-    L::Addr: fmt::Debug,
-    M: for<'a> Service<IncomingStream<'a, L>, Error = Infallible, Response = S> + Send + 'static,
-    for<'a> <M as Service<IncomingStream<'a, L>>>::Future: Send,
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-    R: Registry,
-{
-    async fn run(self) -> Result<(), ServeError> {
-        let Self { listener, make_service, app, signal } = self;
-        let timeout = app.shutdown_timeout();
-        let (started, mut signalled) = tokio::sync::oneshot::channel::<Instant>();
-        // The signals are listened to from here on, before the first connection.
-        let signal: BoxFuture<'static, &'static str> = match signal {
-            Some(signal) => Box::pin(async move {
-                signal.await;
-                "shutdown requested"
-            }),
-            None => shutdown_signal(),
-        };
-        let signal = async move {
-            let cause = signal.await;
-            tracing::info!(cause, ?timeout, "shutting down: draining requests");
-            let _ = started.send(Instant::now());
-        };
-        let make_service = CutOff { inner: make_service, cancellation: Some(app.cancellation()) };
-        let server = axum::serve(listener, make_service).with_graceful_shutdown(signal).into_future();
-        let mut server = std::pin::pin!(server);
-        let mut drained = false;
-        let started = tokio::select! {
-            started = &mut signalled => started.unwrap_or_else(|_| Instant::now()),
-            served = &mut server => {
-                served.map_err(ServeError::Io)?;
-                drained = true;
-                signalled.try_recv().unwrap_or_else(|_| Instant::now())
-            }
-        };
-        let deadline = started + timeout;
-        if !drained {
-            // Requests in flight, streaming bodies and sockets end by
-            // themselves until the deadline; then what still runs is cut.
-            if let Err(_deadline) = tokio::time::timeout_at(deadline, &mut server).await {
-                tracing::warn!(
-                    open_scopes = app.open_scopes(),
-                    "shutdown deadline passed with requests still running; cutting them"
-                );
-                app.cancellation().cancel();
-                // A connection whose client stopped reading is left behind.
-                let grace = deadline + timeout.min(std::time::Duration::from_secs(5));
-                if tokio::time::timeout_at(grace, &mut server).await.is_err() {
-                    tracing::warn!("connections still open after the shutdown deadline; leaving them");
+        Box::pin(async move {
+            let Self { listener, make_service, app, signal } = self;
+            let timeout = app.shutdown_timeout();
+            let (started, mut signalled) = tokio::sync::oneshot::channel::<Instant>();
+            // The signals are listened to from here on, before the first connection.
+            let signal: BoxFuture<'static, &'static str> = match signal {
+                Some(signal) => Box::pin(async move {
+                    signal.await;
+                    "shutdown requested"
+                }),
+                None => shutdown_signal(),
+            };
+            let signal = async move {
+                let cause = signal.await;
+                tracing::info!(cause, ?timeout, "shutting down: draining requests");
+                let _ = started.send(Instant::now());
+            };
+            let make_service = CutOff { inner: make_service, cancellation: Some(app.cancellation()) };
+            let server = axum::serve(listener, make_service).with_graceful_shutdown(signal).into_future();
+            let mut server = std::pin::pin!(server);
+            let mut drained = false;
+            let started = tokio::select! {
+                started = &mut signalled => started.unwrap_or_else(|_| Instant::now()),
+                served = &mut server => {
+                    served.map_err(ServeError::Io)?;
+                    drained = true;
+                    signalled.try_recv().unwrap_or_else(|_| Instant::now())
+                }
+            };
+            let deadline = started + timeout;
+            if !drained {
+                // Requests in flight, streaming bodies and sockets end by
+                // themselves until the deadline; then what still runs is cut.
+                if let Err(_deadline) = tokio::time::timeout_at(deadline, &mut server).await {
+                    tracing::warn!(
+                        open_scopes = app.open_scopes(),
+                        "shutdown deadline passed with requests still running; cutting them"
+                    );
+                    app.cancellation().cancel();
+                    // A connection whose client stopped reading is left behind.
+                    let grace = deadline + timeout.min(std::time::Duration::from_secs(5));
+                    if tokio::time::timeout_at(grace, &mut server).await.is_err() {
+                        tracing::warn!("connections still open after the shutdown deadline; leaving them");
+                    }
                 }
             }
-        }
-        app.shutdown_by(deadline).await.map_err(ServeError::Teardown)
+            app.shutdown_by(deadline).await.map_err(ServeError::Teardown)
+        })
     }
 }
 
