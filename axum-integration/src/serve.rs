@@ -49,7 +49,7 @@ use tower_service::Service;
 /// use axum_providers::App;
 /// # use axum_providers::{Registry, ProviderEntry};
 /// # struct AppProviders;
-/// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; }
+/// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let app = App::<AppProviders>::builder().build().await?;

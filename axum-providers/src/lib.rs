@@ -116,8 +116,8 @@ pub mod __private {
     pub use axum::extract::FromRequestParts;
     pub use axum_providers_axum::__private::{RequestHead, error_kind, extract, request_parts};
     pub use axum_providers_core::__private::{
-        AccessById, AccessId, BoxFuture, Erased, HealthCheck, Produced, ScopeById, ScopeId, Stored,
-        app_value, depth, is_transient,
+        AccessById, AccessId, BoxFuture, CellOf, HealthCheck, Produced, ScopeById, ScopeId, Slot, SlotTable,
+        Stored, app_value, depth,
     };
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;

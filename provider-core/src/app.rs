@@ -1,9 +1,11 @@
 //! The app container: builds app-scoped values, opens scopes, shuts down.
 
+use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -11,19 +13,22 @@ use tokio::time::Instant;
 use crate::deferred::Deferred;
 use crate::error::{BuildError, ProviderError, TeardownError, TeardownErrors};
 use crate::hand_scope::Scope;
+use crate::held::Cell;
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
 use crate::scope::{AppScope, InjectableInto, ScopeKind};
 use crate::shutdown::{Cancellation, OpenScopes};
-use crate::teardown::{BoxFuture, Entry, Erased, Produced, StoreAs, Stored};
+use crate::slot::{Slot, SlotTable};
+use crate::teardown::{BoxFuture, Entry, StoreAs, Stored, TeardownFn, TeardownTiming};
 
 /// How long, after a shutdown's deadline, the cancelled work gets to end
 /// and its teardowns to run, before app teardown starts regardless: the
 /// shutdown timeout, at most 5 s.
 const MAX_CANCEL_GRACE: Duration = Duration::from_secs(5);
 
-type Replacement = Box<dyn Fn() -> BoxFuture<'static, Result<Erased, ProviderError>> + Send + Sync>;
+/// An override: makes a value of the replaced provider's type.
+type Replacement = Box<dyn Fn() -> BoxFuture<'static, Box<dyn Any + Send>> + Send + Sync>;
 
 /// The app container of registry `R`: the app-scoped values, the overrides,
 /// and the door to request scopes.
@@ -35,7 +40,7 @@ type Replacement = Box<dyn Fn() -> BoxFuture<'static, Result<Erased, ProviderErr
 /// use axum_providers_core::App;
 /// # use axum_providers_core::{Registry, ProviderEntry};
 /// # struct Providers;
-/// # impl Registry for Providers { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; }
+/// # impl Registry for Providers { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let app = App::<Providers>::builder().build().await?;
@@ -64,7 +69,11 @@ impl<R: Registry> std::fmt::Debug for App<R> {
 }
 
 pub(crate) struct AppInner<R: Registry> {
-    values: Box<[OnceLock<AppValue>]>,
+    /// The app-scoped values: a value with a teardown is owned by its
+    /// teardown entry (so that the teardown can take it back at shutdown,
+    /// while the container stays usable) and lent by its slot; the others
+    /// are owned by their slot.
+    pub(crate) slots: R::Slots,
     pub(crate) deferred: Deferred,
     entries: Mutex<Vec<Entry>>,
     pub(crate) overrides: Option<Box<[Option<Replacement>]>>,
@@ -81,37 +90,35 @@ pub(crate) struct AppInner<R: Registry> {
     _registry: PhantomData<fn() -> R>,
 }
 
-/// An app-scoped value as the container keeps it: a value with a teardown is
-/// owned by its teardown entry (so that the teardown can take it back at
-/// shutdown, while the container stays usable), the others by the container.
-enum AppValue {
-    Kept(Stored),
-    Lent(Weak<dyn std::any::Any + Send + Sync>),
-}
-
 impl<R: Registry> AppInner<R> {
-    pub(crate) fn store(&self, index: usize, erased: Erased) -> Stored {
-        let provider = &R::PROVIDERS[index];
-        let (value, entry) = erased.into_entry(provider.name(), provider.teardown_timing(), None);
-        let kept = match entry.has_teardown() {
-            true => AppValue::Lent(Arc::downgrade(&value)),
-            false => AppValue::Kept(Arc::clone(&value)),
-        };
-        // Only the build sets app values, one provider at a time.
-        let _already = self.values[index].set(kept);
+    /// Keeps an app-scoped value just set up.
+    pub(crate) fn keep<C: Cell>(
+        &self,
+        slot: &Slot<C>,
+        handle: Arc<C>,
+        provider: &'static str,
+        teardown: Option<TeardownFn>,
+    ) {
+        let Some(teardown) = teardown else { return slot.own(handle) };
+        slot.lend(&handle);
+        let entry = Entry::new(provider, TeardownTiming::BeforeResponse, handle, Some(teardown));
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).push(entry);
-        value
     }
 
-    /// The app-scoped value of provider `index`: `None` before it was set up,
-    /// and after its teardown ran at shutdown.
-    #[inline]
+    /// The app-scoped value of provider `index`, type-erased: `None` before
+    /// it was set up, and once app teardown started.
     pub(crate) fn value(&self, index: usize) -> Option<Stored> {
-        match self.values[index].get()? {
-            AppValue::Kept(value) => Some(Arc::clone(value)),
-            AppValue::Lent(_) if self.tearing_down.load(Ordering::Acquire) => None,
-            AppValue::Lent(value) => value.upgrade(),
+        if self.is_tearing_down() {
+            return None;
         }
+        (R::PROVIDERS[index].stored)(&self.slots)
+    }
+
+    /// `true` once app teardown started: values with a teardown are no
+    /// longer handed out.
+    #[inline]
+    pub(crate) fn is_tearing_down(&self) -> bool {
+        self.tearing_down.load(Ordering::Acquire)
     }
 
     /// `true` once a shutdown started.
@@ -126,7 +133,7 @@ impl<R: Registry> AppInner<R> {
 
     /// `true` once provider `index`'s value was set up (torn down since or not).
     pub(crate) fn was_set_up(&self, index: usize) -> bool {
-        self.values[index].get().is_some()
+        (R::PROVIDERS[index].is_set)(&self.slots)
     }
 
     pub(crate) fn take_entries(&self) -> Vec<Entry> {
@@ -192,11 +199,7 @@ impl<R: Registry> App<R> {
         T: Send + Sync + 'static,
         <R as Provides<T>>::Scope: InjectableInto<AppScope>,
     {
-        let mut resolver = Resolver::new(&self.inner, None, None);
-        match resolver.shared_now::<T>() {
-            Some(ready) => ready,
-            None => resolver.shared::<T>().await,
-        }
+        Resolver::new(&self.inner, None, None).shared::<T>().await
     }
 
     /// Signals the cancellation of the work still running when a shutdown's
@@ -289,26 +292,37 @@ impl<R: Registry> App<R> {
         }
         inner.tearing_down.store(true, Ordering::Release);
         let mut errors = Vec::new();
+        let traced = tracing::enabled!(tracing::Level::DEBUG);
         while let Some(entry) = inner.pop_entry() {
             let provider = entry.provider;
-            if entry.has_teardown() && entry.in_use() {
-                tracing::warn!(
-                    provider,
-                    "app shutdown waits for the app-scoped value of `{provider}`: a `Dep` still holds it"
-                );
-                if !deadline.wait(entry.released(), "app values still held").await {
-                    tracing::error!(
+            let running = match entry.start(Outcome::Shutdown, traced) {
+                Ok(running) => running,
+                Err(held) => {
+                    tracing::warn!(
                         provider,
-                        "app-scoped value still in use at shutdown; its teardown did not run"
+                        "app shutdown waits for the app-scoped value of `{provider}`: a `Dep` still holds it"
                     );
-                    errors.push(TeardownError {
-                        provider,
-                        error: "value still in use at shutdown; teardown did not run".into(),
-                    });
-                    continue;
+                    // Woken by the drop of the value's last handle.
+                    let mut released = pin!(held.released());
+                    let mut arrived = None;
+                    let waited = async { arrived = Some(released.as_mut().await) };
+                    deadline.wait(waited, "app values still held").await;
+                    let Some(released) = arrived else {
+                        tracing::error!(
+                            provider,
+                            "app-scoped value still in use at shutdown; its teardown did not run"
+                        );
+                        errors.push(TeardownError {
+                            provider,
+                            error: "value still in use at shutdown; teardown did not run".into(),
+                        });
+                        continue;
+                    };
+                    released.start(Outcome::Shutdown, traced)
                 }
-            }
-            match tokio::time::timeout_at(deadline.last(), entry.finish(Outcome::Shutdown)).await {
+            };
+            let Some(running) = running else { continue };
+            match tokio::time::timeout_at(deadline.last(), running.finish()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => errors.push(error),
                 Err(_) => {
@@ -413,9 +427,7 @@ impl<R: Registry> AppBuilder<R> {
     {
         let replacement: Replacement = Box::new(move || {
             let made = make();
-            Box::pin(async move {
-                Ok(<<R as Provides<T>>::Access as StoreAs<T>>::erase(Produced::value(made.await)))
-            })
+            Box::pin(async move { Box::new(made.await) as Box<dyn Any + Send> })
         });
         let overrides = self
             .overrides
@@ -442,7 +454,7 @@ impl<R: Registry> AppBuilder<R> {
     /// before it are torn down (in reverse order) before this returns.
     pub async fn build(self) -> Result<App<R>, BuildError> {
         let inner = Arc::new(AppInner::<R> {
-            values: std::iter::repeat_with(OnceLock::new).take(R::PROVIDERS.len()).collect(),
+            slots: R::Slots::empty(),
             deferred: Deferred::start(),
             entries: Mutex::new(Vec::new()),
             overrides: self.overrides,
@@ -462,7 +474,7 @@ impl<R: Registry> AppBuilder<R> {
                     continue;
                 }
                 let started = Instant::now();
-                if let Err(error) = resolver.app_value(index).await {
+                if let Err(error) = resolver.ensure_index(index).await {
                     failure = Some(error);
                     break;
                 }
@@ -488,7 +500,16 @@ impl<R: Registry> AppBuilder<R> {
 async fn teardown_after_failed_build(mut entries: Vec<Entry>) -> Result<(), TeardownErrors> {
     let mut errors = Vec::new();
     while let Some(entry) = entries.pop() {
-        if let Err(error) = entry.finish(Outcome::SetupFailed).await {
+        let provider = entry.provider;
+        let result = match entry.start(Outcome::SetupFailed, false) {
+            Ok(Some(running)) => running.finish().await,
+            Ok(None) => Ok(()),
+            // Nothing waits for a value still held when the build failed.
+            Err(_held) => {
+                Err(TeardownError { provider, error: "value still in use; teardown did not run".into() })
+            }
+        };
+        if let Err(error) = result {
             errors.push(error);
         }
     }

@@ -136,14 +136,16 @@ impl Teardowns {
                 return Poll::Ready(());
             }
             let Some(entry) = self.entries.pop() else { return Poll::Ready(()) };
-            if entry.has_teardown() && entry.in_use() {
-                // Held by a streaming body, a WebSocket or a task: it and
-                // everything set up before it wait for the response's end
-                // (the remainder), which decides their outcome.
-                self.entries.push(entry);
-                return Poll::Ready(());
+            match entry.start(self.outcome, self.traced) {
+                Ok(running) => self.running = running,
+                Err(held) => {
+                    // Held by a streaming body, a WebSocket or a task: it and
+                    // everything set up before it wait for the response's end
+                    // (the remainder), which decides their outcome.
+                    self.entries.push(held);
+                    return Poll::Ready(());
+                }
             }
-            self.running = entry.start(self.outcome, self.traced);
         }
     }
 

@@ -169,11 +169,10 @@ pub(crate) async fn run(job: Job) {
         errors.push(error);
     }
     while let Some(entry) = entries.pop() {
-        if entry.has_teardown() {
-            entry.released().await;
-        }
+        // Woken by the drop of the value's last handle, if one is still held.
+        let released = entry.released().await;
         let outcome = outcome.known().await;
-        if let Err(error) = entry.finish(outcome).await {
+        if let Err(error) = released.finish(outcome).await {
             errors.push(error);
         }
     }

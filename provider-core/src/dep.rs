@@ -4,8 +4,40 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use parking_lot::{ArcMutexGuard, RawMutex};
+use crate::held::{Cell, ExclusiveCell, SharedCell};
 
+/// What consumers get from a value's cell: a `Dep` of a shared value, a
+/// `DepMut` of an exclusive one.
+#[doc(hidden)]
+pub trait HandOut: Cell {
+    /// A `Dep`: `None` for an exclusive value.
+    fn share(handle: Arc<Self>) -> Option<Dep<Self::Value>>;
+    /// A `DepMut`: `Err(true)` while another one has the value, `Err(false)`
+    /// for a shared value.
+    fn lend(handle: Arc<Self>) -> Result<DepMut<Self::Value>, bool>;
+}
+
+impl<T: Send + Sync + 'static> HandOut for SharedCell<T> {
+    #[inline]
+    fn share(handle: Arc<Self>) -> Option<Dep<T>> {
+        Some(Dep::new(handle))
+    }
+
+    fn lend(_handle: Arc<Self>) -> Result<DepMut<T>, bool> {
+        Err(false)
+    }
+}
+
+impl<T: Send + 'static> HandOut for ExclusiveCell<T> {
+    fn share(_handle: Arc<Self>) -> Option<Dep<T>> {
+        None
+    }
+
+    #[inline]
+    fn lend(handle: Arc<Self>) -> Result<DepMut<T>, bool> {
+        DepMut::lend(handle).ok_or(true)
+    }
+}
 /// Shared access to a provided value of type `T`.
 ///
 /// As a handler argument (or a provider parameter) it asks for the value by its
@@ -14,12 +46,12 @@ use parking_lot::{ArcMutexGuard, RawMutex};
 /// is dropped, so a streaming body or a WebSocket that moved a `Dep` in keeps
 /// the value until it ends.
 pub struct Dep<T> {
-    value: Arc<T>,
+    cell: Arc<SharedCell<T>>,
 }
 
 impl<T> Dep<T> {
-    pub(crate) fn new(value: Arc<T>) -> Self {
-        Self { value }
+    pub(crate) fn new(cell: Arc<SharedCell<T>>) -> Self {
+        Self { cell }
     }
 }
 
@@ -28,7 +60,12 @@ impl<T> Deref for Dep<T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        &self.value
+        match &self.cell.value {
+            Some(value) => value,
+            // The value leaves its cell only when the cell's last handle is
+            // gone, and this `Dep` is one.
+            None => unreachable!("a provided value was taken while a `Dep` held it"),
+        }
     }
 }
 
@@ -48,17 +85,24 @@ impl<T: fmt::Debug> fmt::Debug for Dep<T> {
 /// instead of waiting; it never deadlocks. The value goes back to the scope
 /// when the `DepMut` is dropped, and its teardown receives it.
 pub struct DepMut<T> {
-    guard: Box<dyn DerefMut<Target = T> + Send>,
+    cell: Arc<ExclusiveCell<T>>,
+    /// Moved out of the cell while lent; put back on drop.
+    value: Option<T>,
 }
 
-impl<T: 'static> DepMut<T> {
-    /// A value of an exclusive provider (`#[provider(exclusive)]`): `T` need
-    /// only be `Send`.
-    pub(crate) fn locked(guard: ArcMutexGuard<RawMutex, T>) -> Self
-    where
-        T: Send,
-    {
-        Self { guard: Box::new(guard) }
+impl<T> DepMut<T> {
+    /// Borrows the value of `cell`: `None` while another `DepMut` has it.
+    pub(crate) fn lend(cell: Arc<ExclusiveCell<T>>) -> Option<Self> {
+        let value = cell.lend()?;
+        Some(Self { cell, value: Some(value) })
+    }
+}
+
+impl<T> Drop for DepMut<T> {
+    fn drop(&mut self) {
+        if let Some(value) = self.value.take() {
+            self.cell.give_back(value);
+        }
     }
 }
 
@@ -67,14 +111,20 @@ impl<T> Deref for DepMut<T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        &self.guard
+        match &self.value {
+            Some(value) => value,
+            None => unreachable!("a `DepMut` holds its value until it is dropped"),
+        }
     }
 }
 
 impl<T> DerefMut for DepMut<T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.guard
+        match &mut self.value {
+            Some(value) => value,
+            None => unreachable!("a `DepMut` holds its value until it is dropped"),
+        }
     }
 }
 

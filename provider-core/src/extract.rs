@@ -27,7 +27,7 @@ use crate::teardown::{BoxFuture, Lendable};
 /// ```
 /// # use axum_providers_core::{App, ProviderState, Registry, ProviderEntry};
 /// # struct AppProviders;
-/// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; }
+/// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
 /// #[derive(Clone)]
 /// struct AppState {
 ///     app: App<AppProviders>,
@@ -63,13 +63,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let scope = scope_of::<S::Registry>(parts)?;
-        let mut resolver = scope.resolver(parts);
-        // Cached, app-scoped and plain `fn` values: no future.
-        let result = match resolver.shared_now::<T>() {
-            Some(ready) => ready,
-            None => resolver.shared::<T>().await,
-        };
-        result.map_err(ProviderRejection::from)
+        scope.resolver(parts).shared::<T>().await.map_err(ProviderRejection::from)
     }
 }
 
@@ -84,12 +78,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let scope = scope_of::<S::Registry>(parts)?;
-        let mut resolver = scope.resolver(parts);
-        let result = match resolver.exclusive_now::<T>() {
-            Some(ready) => ready,
-            None => resolver.exclusive::<T>().await,
-        };
-        result.map_err(ProviderRejection::from)
+        scope.resolver(parts).exclusive::<T>().await.map_err(ProviderRejection::from)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::scope::ScopeKind;
 /// ```
 /// # use axum_providers_core::{Registry, ProviderEntry, Graph};
 /// # struct Empty;
-/// # impl Registry for Empty { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; }
+/// # impl Registry for Empty { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
 /// let graph = Graph::of::<Empty>();
 /// assert_eq!(graph.mermaid(), "graph TD\n");
 /// assert_eq!(graph.dot(), "digraph providers {\n    rankdir=TB;\n    node [shape=box];\n}\n");

@@ -82,6 +82,7 @@ pub(crate) async fn run<R: Registry>(app: &crate::app::AppInner<R>, timeout: Dur
 /// The value an app-scoped health check receives.
 #[doc(hidden)]
 #[must_use]
-pub fn app_value<T: Send + Sync + 'static>(stored: &Stored) -> Option<std::sync::Arc<T>> {
-    std::sync::Arc::clone(stored).downcast::<T>().ok()
+pub fn app_value<T: Send + Sync + 'static>(stored: &Stored) -> Option<crate::Dep<T>> {
+    let cell = std::sync::Arc::clone(stored).downcast::<crate::held::SharedCell<T>>().ok()?;
+    Some(crate::Dep::new(cell))
 }

@@ -31,12 +31,14 @@ mod extract;
 mod graph;
 mod hand_scope;
 mod health;
+mod held;
 mod outcome;
 mod provider;
 mod resolver;
 mod scope;
 mod scope_state;
 mod shutdown;
+mod slot;
 mod teardown;
 mod uses;
 
@@ -66,12 +68,16 @@ pub use uses::ProvidedSet;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::closing::{Closed, Closing, Remainder};
+    pub use crate::dep::HandOut;
     #[cfg(feature = "axum")]
     pub use crate::extract::internal_error;
     pub use crate::health::{HealthCheck, app_value};
-    pub use crate::provider::{depth, is_transient};
+    pub use crate::held::Cell;
+    pub use crate::provider::depth;
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
     pub use crate::scope_state::SharedScope;
+    pub use crate::slot::{Slot, SlotTable};
     pub use crate::teardown::BoxFuture;
-    pub use crate::teardown::{Erased, Produced, Stored};
+    pub use crate::teardown::CellOf;
+    pub use crate::teardown::{Produced, Stored};
 }

@@ -2,10 +2,12 @@
 
 use std::future::Future;
 
+use crate::dep::HandOut;
 use crate::error::ProviderError;
 use crate::resolver::Resolver;
 use crate::scope::{Access, Scope, ScopeKind};
-use crate::teardown::{BoxFuture, Erased, Produced, StoreAs, TeardownTiming};
+use crate::slot::{Slot, SlotTable};
+use crate::teardown::{BoxFuture, Produced, StoreAs, Stored, TeardownTiming};
 
 /// A provider: the marker type that `#[provider]` generates next to the
 /// function, named like the function.
@@ -45,24 +47,16 @@ pub trait Setup<R: Registry>: Provider {
     /// every provider on the cycle.
     const DEPTH: usize;
 
+    /// `true` for a plain `fn` provider that takes only provided values and
+    /// borrowed parts of the request: when its dependencies are ready, the
+    /// runtime sets it up on the spot, without boxing its future.
+    const SETS_UP_NOW: bool = false;
+
     /// Resolves the dependencies, runs the provider's function and returns what it
     /// produced.
     fn setup(
         resolver: &mut Resolver<'_, R>,
     ) -> impl Future<Output = Result<Produced<Self::Output>, ProviderError>> + Send;
-
-    /// Sets the provider up without awaiting, when it can: `None` when it
-    /// cannot, decided before it has done anything, and the caller then awaits
-    /// [`setup`](Setup::setup).
-    ///
-    /// The macro implements it for a plain `fn` that takes only provided
-    /// values and borrowed parts of the request: the value is produced on the
-    /// spot when every dependency is cached or can itself be set up this way,
-    /// and no future is allocated. `async fn` providers, and those taking an
-    /// extractor, keep this default.
-    fn setup_now(_resolver: &mut Resolver<'_, R>) -> Option<Result<Produced<Self::Output>, ProviderError>> {
-        None
-    }
 }
 
 /// The set of providers of an app: the type `#[providers(..)]` is put on.
@@ -72,6 +66,9 @@ pub trait Registry: Sized + Send + Sync + 'static {
     /// The providers set up for every request before its handler runs
     /// (`autouse = [..]` in `#[providers(..)]`), by index.
     const AUTOUSE: &'static [usize] = &[];
+    /// One slot per provider: where a scope finds each value.
+    #[doc(hidden)]
+    type Slots: SlotTable;
 }
 
 /// The registry `Self` has a provider of `T`.
@@ -91,12 +88,21 @@ pub trait Provides<T>: Registry {
     const INDEX: usize;
     /// Its depth in the dependency graph (see [`Setup::DEPTH`]).
     const DEPTH: usize;
+    /// How the value is kept.
+    #[doc(hidden)]
+    type Cell: HandOut<Value = T>;
+    /// The provider's slot in a table of the registry's slots.
+    #[doc(hidden)]
+    fn slot(slots: &Self::Slots) -> &Slot<Self::Cell>;
 }
 
+/// Sets a provider up through its boxed future; hands back the value only
+/// for a transient provider (the others are in their slot).
 pub(crate) type SetupFn<R> =
-    for<'a, 'r> fn(&'a mut Resolver<'r, R>) -> BoxFuture<'a, Result<Erased, ProviderError>>;
+    for<'a, 'r> fn(&'a mut Resolver<'r, R>) -> BoxFuture<'a, Result<Option<Stored>, ProviderError>>;
 
-pub(crate) type SetupNowFn<R> = for<'r> fn(&mut Resolver<'r, R>) -> Option<Result<Erased, ProviderError>>;
+/// Sets a provider up on the spot (see [`Setup::SETS_UP_NOW`]).
+pub(crate) type SetupNowFn<R> = for<'r> fn(&mut Resolver<'r, R>) -> Result<Option<Stored>, ProviderError>;
 
 /// What a registry knows about one of its providers.
 pub struct ProviderEntry<R: Registry> {
@@ -107,15 +113,23 @@ pub struct ProviderEntry<R: Registry> {
     health: Option<crate::health::HealthCheck>,
     deps: &'static [usize],
     output: fn() -> &'static str,
+    pub(crate) sets_up_now: bool,
     pub(crate) setup: SetupFn<R>,
     pub(crate) setup_now: SetupNowFn<R>,
+    /// Whether the provider's slot in a table is set.
+    pub(crate) is_set: fn(&R::Slots) -> bool,
+    /// The value in the provider's slot in a table, type-erased.
+    pub(crate) stored: fn(&R::Slots) -> Option<Stored>,
 }
 
 impl<R: Registry> ProviderEntry<R> {
     /// The entry of provider `P`.
     #[doc(hidden)]
     #[must_use]
-    pub const fn of<P: Setup<R>>() -> Self {
+    pub const fn of<P: Setup<R>>() -> Self
+    where
+        R: Provides<P::Output>,
+    {
         Self {
             name: P::NAME,
             scope: <P::Scope as Scope>::KIND,
@@ -124,8 +138,11 @@ impl<R: Registry> ProviderEntry<R> {
             health: P::HEALTH,
             deps: P::DEPS,
             output: std::any::type_name::<P::Output>,
-            setup: erased_setup::<R, P>,
-            setup_now: erased_setup_now::<R, P>,
+            sets_up_now: P::SETS_UP_NOW,
+            setup: crate::resolver::setup_boxed::<R, P>,
+            setup_now: crate::resolver::setup_now::<R, P>,
+            is_set: slot_is_set::<R, P::Output>,
+            stored: slot_value::<R, P::Output>,
         }
     }
 
@@ -172,29 +189,12 @@ impl<R: Registry> ProviderEntry<R> {
     }
 }
 
-fn erased_setup<'a, 'r, R: Registry, P: Setup<R>>(
-    resolver: &'a mut Resolver<'r, R>,
-) -> BoxFuture<'a, Result<Erased, ProviderError>> {
-    Box::pin(async move {
-        let produced = P::setup(resolver).await?;
-        Ok(<P::Access as StoreAs<P::Output>>::erase(produced))
-    })
+fn slot_is_set<R: Provides<T>, T>(slots: &R::Slots) -> bool {
+    R::slot(slots).is_set()
 }
 
-fn erased_setup_now<R: Registry, P: Setup<R>>(
-    resolver: &mut Resolver<'_, R>,
-) -> Option<Result<Erased, ProviderError>> {
-    let produced = P::setup_now(resolver)?;
-    Some(produced.map(<P::Access as StoreAs<P::Output>>::erase))
-}
-
-/// `true` for the transient scope marker: a plain `fn` provider with a
-/// transient dependency is always set up through its future, so that a value
-/// is never made for a consumer that then does not take it.
-#[doc(hidden)]
-#[must_use]
-pub const fn is_transient<S: Scope>() -> bool {
-    matches!(S::KIND, ScopeKind::Transient)
+fn slot_value<R: Provides<T>, T>(slots: &R::Slots) -> Option<Stored> {
+    R::slot(slots).get(true).map(|handle| handle as Stored)
 }
 
 /// `1 + max(depths)`: the depth of a provider whose dependencies have `depths`.

@@ -1,19 +1,24 @@
-//! Resolution of provided values, with per-scope caching.
+//! Resolution of provided values: the value in its slot when it was set up
+//! already, its provider run otherwise: on the spot for a plain `fn` whose
+//! dependencies are ready, through its boxed future for the others.
 
 use std::any::Any;
-
 use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use tracing::Instrument as _;
 
 use crate::app::AppInner;
-use crate::dep::{Dep, DepMut};
+use crate::dep::{Dep, DepMut, HandOut};
 use crate::error::ProviderError;
-use crate::provider::{Provides, Registry};
-use crate::scope::{Access, Scope, ScopeKind};
-use crate::scope_state::{Lookup, ScopeInner};
-use crate::teardown::{BoxFuture, Erased, Lendable, Stored};
+use crate::held::Cell;
+use crate::provider::{Provider, Provides, Registry, Setup};
+use crate::scope::{Scope, ScopeKind};
+use crate::scope_state::ScopeInner;
+use crate::teardown::{BoxFuture, Entry, Lendable, Produced, Stored};
 
 /// Resolves provided values for one consumer at a time.
 ///
@@ -26,6 +31,9 @@ pub struct Resolver<'r, R: Registry> {
     scope: Option<&'r ScopeInner<R>>,
     context: Option<&'r mut (dyn Any + Send)>,
 }
+
+/// The handle to the value of the provider of `T`.
+type Handle<R, T> = Arc<<R as Provides<T>>::Cell>;
 
 impl<'r, R: Registry> Resolver<'r, R> {
     pub(crate) fn new(
@@ -47,51 +55,17 @@ impl<'r, R: Registry> Resolver<'r, R> {
     ///
     /// # Errors
     ///
-    /// When a provider on the way fails, or `T` is exclusively borrowed.
+    /// When a provider on the way fails, or `T` is provided for exclusive use.
     pub async fn shared<T>(&mut self) -> Result<Dep<T>, ProviderError>
     where
         R: Provides<T>,
         T: Send + Sync + 'static,
     {
-        let name = <R as Provides<T>>::NAME;
-        if <<R as Provides<T>>::Access as Access>::EXCLUSIVE {
-            return Err(not_shareable(name));
-        }
-        let index = <R as Provides<T>>::INDEX;
-        let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
-        let stored = match kind {
-            ScopeKind::App => self.app_value(index).await?,
-            kind => self.scoped_value(index, kind).await?,
+        let handle = match self.ready::<T>() {
+            Some(ready) => ready?,
+            None => self.set_up::<T>().await?,
         };
-        share::<T>(stored, name)
-    }
-
-    /// As [`shared`](Self::shared), without awaiting: `None` when `T` (or a
-    /// dependency) is not there yet and needs a future to be set up.
-    ///
-    /// # Errors
-    ///
-    /// As [`shared`](Self::shared).
-    pub fn shared_now<T>(&mut self) -> Option<Result<Dep<T>, ProviderError>>
-    where
-        R: Provides<T>,
-        T: Send + Sync + 'static,
-    {
-        let name = <R as Provides<T>>::NAME;
-        if <<R as Provides<T>>::Access as Access>::EXCLUSIVE {
-            return Some(Err(not_shareable(name)));
-        }
-        let index = <R as Provides<T>>::INDEX;
-        let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
-        let stored = match kind {
-            ScopeKind::App => match self.app.value(index) {
-                Some(stored) => Ok(stored),
-                None if self.app.was_set_up(index) => Err(torn_down(name)),
-                None => return None,
-            },
-            kind => self.scoped_value_now(index, kind)?,
-        };
-        Some(stored.and_then(|stored| share::<T>(stored, name)))
+        <R as Provides<T>>::Cell::share(handle).ok_or_else(|| not_shareable(<R as Provides<T>>::NAME))
     }
 
     /// Exclusive access to the `T` of this scope (request or transient), setting
@@ -107,95 +81,128 @@ impl<'r, R: Registry> Resolver<'r, R> {
         T: Send + 'static,
     {
         let name = <R as Provides<T>>::NAME;
-        match <<R as Provides<T>>::Scope as Scope>::KIND {
-            ScopeKind::App => Err(not_lendable(name)),
-            kind => lend::<R, T>(self.scoped_value(<R as Provides<T>>::INDEX, kind).await?),
+        if <<R as Provides<T>>::Scope as Scope>::KIND == ScopeKind::App {
+            return Err(not_lendable(name));
         }
+        let handle = match self.ready::<T>() {
+            Some(ready) => ready?,
+            None => self.set_up::<T>().await?,
+        };
+        <R as Provides<T>>::Cell::lend(handle).map_err(|busy| match busy {
+            true => ProviderError::exclusive(name, std::any::type_name::<T>()),
+            false => not_lendable(name),
+        })
     }
 
-    /// As [`exclusive`](Self::exclusive), without awaiting: `None` when `T`
-    /// (or a dependency) is not there yet and needs a future to be set up.
-    ///
-    /// # Errors
-    ///
-    /// As [`exclusive`](Self::exclusive).
-    pub fn exclusive_now<T>(&mut self) -> Option<Result<DepMut<T>, ProviderError>>
+    /// The value of the provider of `T` if it can be had without awaiting:
+    /// in its slot, or set up on the spot. `None` when it needs a future.
+    #[inline]
+    fn ready<T>(&mut self) -> Option<Result<Handle<R, T>, ProviderError>>
     where
         R: Provides<T>,
-        <R as Provides<T>>::Access: Lendable<T>,
-        T: Send + 'static,
     {
+        let index = <R as Provides<T>>::INDEX;
         let name = <R as Provides<T>>::NAME;
-        match <<R as Provides<T>>::Scope as Scope>::KIND {
-            ScopeKind::App => Some(Err(not_lendable(name))),
-            kind => Some(self.scoped_value_now(<R as Provides<T>>::INDEX, kind)?.and_then(lend::<R, T>)),
-        }
-    }
-
-    pub(crate) async fn app_value(&mut self, index: usize) -> Result<Stored, ProviderError> {
-        let app = self.app;
-        if let Some(stored) = app.value(index) {
-            return Ok(stored);
-        }
-        if app.was_set_up(index) {
-            return Err(torn_down(R::PROVIDERS[index].name()));
-        }
-        let erased = self.setup(index).await?;
-        Ok(app.store(index, erased))
-    }
-
-    /// The request or transient value of provider `index`: cached, set up on
-    /// the spot (a plain `fn` provider), or set up through its future.
-    async fn scoped_value(&mut self, index: usize, kind: ScopeKind) -> Result<Stored, ProviderError> {
-        if let Some(ready) = self.scoped_value_now(index, kind) {
-            return ready;
-        }
-        let Some(scope) = self.scope else {
-            return Err(ProviderError::internal(R::PROVIDERS[index].name(), REQUEST_VALUE_AT_BUILD));
-        };
-        let result = self.setup(index).await;
-        Self::keep(scope, index, kind, result)
-    }
-
-    /// The request or transient value of provider `index` if it can be had
-    /// without awaiting: cached, or produced on the spot by a plain `fn`
-    /// provider (no override, no span to record). `None` otherwise, before
-    /// anything was set up for `index` itself.
-    fn scoped_value_now(&mut self, index: usize, kind: ScopeKind) -> Option<Result<Stored, ProviderError>> {
-        let entry = &R::PROVIDERS[index];
-        let Some(scope) = self.scope else {
-            return Some(Err(ProviderError::internal(entry.name(), REQUEST_VALUE_AT_BUILD)));
-        };
-        match scope.lookup(index, kind) {
-            Lookup::Cached(stored) => return Some(Ok(stored)),
-            Lookup::Closed => {
-                return Some(Err(ProviderError::internal(entry.name(), "the scope is already closed")));
+        let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
+        match kind {
+            ScopeKind::App => {
+                let app = self.app;
+                if let Some(handle) = R::slot(&app.slots).get(!app.is_tearing_down()) {
+                    return Some(Ok(handle));
+                }
+                if app.was_set_up(index) {
+                    return Some(Err(torn_down(name)));
+                }
             }
-            Lookup::Missing => {}
+            ScopeKind::Request => {
+                let Some(scope) = self.scope else { return Some(Err(at_build(name))) };
+                if scope.is_closed() {
+                    return Some(Err(closed(name)));
+                }
+                if let Some(handle) = R::slot(&scope.slots).get(true) {
+                    return Some(Ok(handle));
+                }
+            }
+            ScopeKind::Transient => {
+                if self.scope.is_none() {
+                    return Some(Err(at_build(name)));
+                }
+            }
         }
-        let overridden = self.app.overrides.as_ref().is_some_and(|overrides| overrides[index].is_some());
-        if overridden || scope.traced() {
+        if !self.sets_up_now(index) {
             return None;
         }
-        let result = (entry.setup_now)(self)?;
-        Some(Self::keep(scope, index, kind, result))
+        let result = (R::PROVIDERS[index].setup_now)(self);
+        Some(self.noted(result).and_then(|stored| self.found::<T>(kind, stored)))
     }
 
-    /// Stores a value just set up in `scope`, or records the failure.
-    fn keep(
-        scope: &ScopeInner<R>,
-        index: usize,
-        kind: ScopeKind,
-        result: Result<Erased, ProviderError>,
-    ) -> Result<Stored, ProviderError> {
-        match result {
-            Ok(erased) => scope.store(index, kind, erased),
-            Err(error) => {
-                if error.is_setup_failure() {
-                    scope.mark_setup_failed();
-                }
-                Err(error)
-            }
+    /// Sets the value of the provider of `T` up through its future.
+    async fn set_up<T>(&mut self) -> Result<Handle<R, T>, ProviderError>
+    where
+        R: Provides<T>,
+    {
+        let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
+        let result = self.boxed_setup(<R as Provides<T>>::INDEX).await;
+        let stored = self.noted(result)?;
+        self.found::<T>(kind, stored)
+    }
+
+    /// The value just set up: in its slot, or handed back (transient).
+    fn found<T>(&self, kind: ScopeKind, stored: Option<Stored>) -> Result<Handle<R, T>, ProviderError>
+    where
+        R: Provides<T>,
+    {
+        let name = <R as Provides<T>>::NAME;
+        let handle = match (kind, stored, self.scope) {
+            (ScopeKind::App, _, _) => R::slot(&self.app.slots).get(true),
+            (ScopeKind::Request, _, Some(scope)) => R::slot(&scope.slots).get(true),
+            (_, Some(stored), _) => stored.downcast::<<R as Provides<T>>::Cell>().ok(),
+            _ => None,
+        };
+        handle.ok_or_else(|| ProviderError::internal(name, "the value just set up was not found"))
+    }
+
+    /// Records a provider failure in the scope.
+    fn noted<V>(&self, result: Result<V, ProviderError>) -> Result<V, ProviderError> {
+        if let (Err(error), Some(scope)) = (&result, self.scope)
+            && error.is_setup_failure()
+        {
+            scope.mark_setup_failed();
+        }
+        result
+    }
+
+    /// `true` when provider `index` can be set up on the spot: a plain `fn`
+    /// (no override, no span to record) whose dependencies are all ready or
+    /// can themselves be set up on the spot. Decided before anything is set
+    /// up, so that a future is never started and then dropped.
+    fn sets_up_now(&self, index: usize) -> bool {
+        let entry = &R::PROVIDERS[index];
+        entry.sets_up_now
+            && !self.overridden(index)
+            && !self.traced()
+            && entry.deps().iter().all(|&dep| self.available_now(dep))
+    }
+
+    fn available_now(&self, index: usize) -> bool {
+        let entry = &R::PROVIDERS[index];
+        match (entry.scope(), self.scope) {
+            (ScopeKind::App, _) => (entry.is_set)(&self.app.slots) || self.sets_up_now(index),
+            (ScopeKind::Request, Some(scope)) => (entry.is_set)(&scope.slots) || self.sets_up_now(index),
+            // A transient dependency is made for its consumer: never on the
+            // spot, where a failure would leave one made for nothing.
+            _ => false,
+        }
+    }
+
+    fn overridden(&self, index: usize) -> bool {
+        self.app.overrides.as_ref().is_some_and(|overrides| overrides[index].is_some())
+    }
+
+    fn traced(&self) -> bool {
+        match self.scope {
+            Some(scope) => scope.traced(),
+            None => tracing::enabled!(tracing::Level::DEBUG),
         }
     }
 
@@ -206,10 +213,22 @@ impl<'r, R: Registry> Resolver<'r, R> {
     ///
     /// When the provider (or one of its dependencies) fails.
     pub async fn ensure_index(&mut self, index: usize) -> Result<(), ProviderError> {
-        match R::PROVIDERS[index].scope() {
-            ScopeKind::App => self.app_value(index).await.map(drop),
-            kind => self.scoped_value(index, kind).await.map(drop),
+        let entry = &R::PROVIDERS[index];
+        let set = match (entry.scope(), self.scope) {
+            (ScopeKind::App, _) => (entry.is_set)(&self.app.slots),
+            (ScopeKind::Request, Some(scope)) => (entry.is_set)(&scope.slots),
+            (ScopeKind::Transient, Some(_)) => false,
+            (_, None) => return Err(at_build(entry.name())),
+        };
+        if set {
+            return Ok(());
         }
+        if self.sets_up_now(index) {
+            let result = (entry.setup_now)(self);
+            return self.noted(result).map(drop);
+        }
+        let result = self.boxed_setup(index).await;
+        self.noted(result).map(drop)
     }
 
     /// Sets up `T` in this scope if it is not there yet, without handing it
@@ -229,29 +248,96 @@ impl<'r, R: Registry> Resolver<'r, R> {
     /// registry's table: statically dispatched setup would nest every
     /// dependency's future in its dependent's, and a deep graph then
     /// overflows rustc's layout query depth.
-    fn setup(&mut self, index: usize) -> BoxFuture<'_, Result<Erased, ProviderError>> {
-        let app = self.app;
+    fn boxed_setup(&mut self, index: usize) -> BoxFuture<'_, Result<Option<Stored>, ProviderError>> {
         let entry = &R::PROVIDERS[index];
-        let replacement = app.overrides.as_ref().and_then(|overrides| overrides[index].as_ref());
-        let overridden = replacement.is_some();
-        let spanned = match self.scope {
-            Some(scope) => scope.traced(),
-            None => tracing::enabled!(tracing::Level::DEBUG),
-        };
-        let future = match replacement {
-            Some(replace) => replace(),
-            None => (entry.setup)(self),
-        };
+        let overridden = self.overridden(index);
         // A span only when someone listens: creating one costs even when no
         // subscriber wants it (a dependency may turn on `tracing`'s `log` bridge).
+        let spanned = self.traced();
+        let future = (entry.setup)(self);
         if !spanned {
             return future;
         }
         Box::pin(traced(future, entry.name(), entry.scope(), overridden))
     }
+
+    /// Keeps what provider `P` produced: a request value in the scope (its
+    /// entry owns it, its slot lends it), a transient one in the scope and
+    /// handed back, an app value in the container.
+    fn keep<P: Provider>(&mut self, produced: Produced<P::Output>) -> Result<Option<Stored>, ProviderError>
+    where
+        R: Provides<P::Output>,
+    {
+        let Produced { value, teardown } = produced;
+        let handle = Arc::new(<<R as Provides<P::Output>>::Cell as Cell>::new(value));
+        let kind = <P::Scope as Scope>::KIND;
+        if kind == ScopeKind::App {
+            self.app.keep(R::slot(&self.app.slots), handle, P::NAME, teardown);
+            return Ok(None);
+        }
+        let Some(scope) = self.scope else { return Err(at_build(P::NAME)) };
+        scope.push(Entry::new(P::NAME, P::TEARDOWN, Arc::clone(&handle), teardown))?;
+        match kind {
+            ScopeKind::Request => {
+                R::slot(&scope.slots).lend(&handle);
+                Ok(None)
+            }
+            _ => Ok(Some(handle)),
+        }
+    }
+}
+
+/// Sets provider `P` up through its boxed future (or its override's).
+pub(crate) fn setup_boxed<'a, 'r, R, P>(
+    resolver: &'a mut Resolver<'r, R>,
+) -> BoxFuture<'a, Result<Option<Stored>, ProviderError>>
+where
+    R: Provides<P::Output>,
+    P: Setup<R>,
+{
+    Box::pin(async move {
+        let replacement = resolver.app.overrides.as_ref().and_then(|all| all[R::INDEX].as_ref());
+        let produced = match replacement {
+            Some(replace) => match replace().await.downcast::<P::Output>() {
+                Ok(value) => Produced::value(*value),
+                Err(_) => {
+                    return Err(ProviderError::internal(P::NAME, "the override made a value of another type"));
+                }
+            },
+            None => P::setup(resolver).await?,
+        };
+        resolver.keep::<P>(produced)
+    })
+}
+
+/// Sets provider `P` up on the spot: its future, polled once, finishes at
+/// once, since [`Resolver::sets_up_now`] found every dependency ready.
+pub(crate) fn setup_now<R, P>(resolver: &mut Resolver<'_, R>) -> Result<Option<Stored>, ProviderError>
+where
+    R: Provides<P::Output>,
+    P: Setup<R>,
+{
+    let produced = {
+        let future = pin!(P::setup(resolver));
+        match future.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(produced) => produced?,
+            Poll::Pending => {
+                return Err(ProviderError::internal(P::NAME, "set up on the spot, it had to wait"));
+            }
+        }
+    };
+    resolver.keep::<P>(produced)
 }
 
 const REQUEST_VALUE_AT_BUILD: &str = "a request-scoped value was requested while the app was being built";
+
+fn at_build(provider: &'static str) -> ProviderError {
+    ProviderError::internal(provider, REQUEST_VALUE_AT_BUILD)
+}
+
+fn closed(provider: &'static str) -> ProviderError {
+    ProviderError::internal(provider, "the scope is already closed")
+}
 
 fn torn_down(provider: &'static str) -> ProviderError {
     ProviderError::internal(provider, "the app was shut down and this value was torn down")
@@ -265,31 +351,13 @@ fn not_lendable(provider: &'static str) -> ProviderError {
     ProviderError::internal(provider, "app-scoped values cannot be borrowed exclusively")
 }
 
-/// A shared handle to a stored value: one reference count.
-fn share<T: Send + Sync + 'static>(stored: Stored, name: &'static str) -> Result<Dep<T>, ProviderError> {
-    stored
-        .downcast::<T>()
-        .map(Dep::new)
-        .map_err(|_| ProviderError::internal(name, "stored value has an unexpected type"))
-}
-
-/// An exclusive handle to a stored request or transient value.
-fn lend<R, T>(stored: Stored) -> Result<DepMut<T>, ProviderError>
-where
-    R: Provides<T>,
-    <R as Provides<T>>::Access: Lendable<T>,
-{
-    <<R as Provides<T>>::Access as Lendable<T>>::lend_mut(stored)
-        .ok_or_else(|| ProviderError::exclusive(<R as Provides<T>>::NAME, std::any::type_name::<T>()))
-}
-
 /// Runs a setup in a `provider.setup` span that records its duration and result.
-async fn traced<F: Future<Output = Result<Erased, ProviderError>>>(
+async fn traced<F: Future<Output = Result<Option<Stored>, ProviderError>>>(
     future: F,
     provider: &'static str,
     scope: ScopeKind,
     overridden: bool,
-) -> Result<Erased, ProviderError> {
+) -> Result<Option<Stored>, ProviderError> {
     let span = tracing::debug_span!(
         "provider.setup",
         provider,

@@ -2,10 +2,11 @@
 //! state, and the handle the axum integration shares with the extractors.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::task::{Context, Poll};
 
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
 use crate::app::App;
@@ -15,18 +16,17 @@ use crate::error::{ProviderError, TeardownErrors};
 use crate::outcome::Outcome;
 use crate::provider::Registry;
 use crate::resolver::Resolver;
-use crate::scope::ScopeKind;
-use crate::teardown::{Entry, Erased, Stored, TeardownTiming};
+use crate::slot::SlotTable;
+use crate::teardown::{Entry, TeardownTiming};
 
-/// What a scope holds for one provider.
-pub(crate) enum Lookup {
-    Cached(Stored),
-    Closed,
-    Missing,
-}
-
+/// An open scope, in one allocation: the slots where its request values are
+/// found, and their teardown entries in setup order.
 pub(crate) struct ScopeInner<R: Registry> {
     app: App<R>,
+    /// One slot per provider of the registry (those of request providers used).
+    pub(crate) slots: R::Slots,
+    /// Mirrors `state.closed`, read without the lock by lookups.
+    closed: AtomicBool,
     state: Mutex<ScopeState>,
     traced: Traced,
 }
@@ -58,9 +58,8 @@ impl Traced {
 
 #[derive(Default)]
 struct ScopeState {
-    /// Every value set up in this scope, in setup order. A request-scoped
-    /// value is found here by its provider's index: a scope holds a handful of
-    /// values, so a scan beats a second allocation.
+    /// Every value set up in this scope, in setup order: the entries own
+    /// the values, which they take back at close for their teardown.
     order: Vec<Entry>,
     setup_failed: bool,
     closed: bool,
@@ -72,7 +71,13 @@ struct ScopeState {
 impl<R: Registry> ScopeInner<R> {
     pub(crate) fn new(app: App<R>) -> Self {
         app.inner().scopes.open();
-        Self { app, state: Mutex::new(ScopeState::default()), traced: Traced::default() }
+        Self {
+            app,
+            slots: R::Slots::empty(),
+            closed: AtomicBool::new(false),
+            state: Mutex::new(ScopeState::default()),
+            traced: Traced::default(),
+        }
     }
 
     /// Whether spans are recorded in this scope.
@@ -81,7 +86,7 @@ impl<R: Registry> ScopeInner<R> {
     }
 
     fn state(&self) -> MutexGuard<'_, ScopeState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 
     pub(crate) fn resolver<'r>(&'r self, context: Option<&'r mut (dyn Any + Send)>) -> Resolver<'r, R> {
@@ -89,45 +94,22 @@ impl<R: Registry> ScopeInner<R> {
         Resolver::new(self.app.inner(), Some(self), context)
     }
 
-    fn find(state: &ScopeState, index: usize) -> Option<Stored> {
-        state.order.iter().rev().find(|entry| entry.cached_as == Some(index)).map(Entry::stored)
-    }
-
-    /// The cached value of provider `index` (request scope), or why there is none.
-    pub(crate) fn lookup(&self, index: usize, kind: ScopeKind) -> Lookup {
-        let state = self.state();
-        if kind == ScopeKind::Request
-            && let Some(stored) = Self::find(&state, index)
-        {
-            return Lookup::Cached(stored);
-        }
-        if state.closed { Lookup::Closed } else { Lookup::Missing }
-    }
-
     /// Remembers a value set up in this scope. A scope closed while the value
     /// was being set up (its request was cancelled, a lazy value was asked for
     /// too late) gets the value torn down at once, on the app's worker.
-    pub(crate) fn store(
-        &self,
-        index: usize,
-        kind: ScopeKind,
-        erased: Erased,
-    ) -> Result<Stored, ProviderError> {
-        let provider = &R::PROVIDERS[index];
-        let cached_as = (kind == ScopeKind::Request).then_some(index);
-        let (value, entry) = erased.into_entry(provider.name(), provider.teardown_timing(), cached_as);
+    pub(crate) fn push(&self, entry: Entry) -> Result<(), ProviderError> {
         let mut state = self.state();
         if state.closed {
             drop(state);
-            drop(value);
+            let provider = entry.provider;
             self.app.inner().deferred.send(Job::new(vec![entry], Outcome::Cancelled.into()));
-            return Err(ProviderError::internal(
-                provider.name(),
-                "the scope closed while this value was set up",
-            ));
+            return Err(ProviderError::internal(provider, "the scope closed while this value was set up"));
+        }
+        if state.order.capacity() == 0 {
+            state.order.reserve_exact(4);
         }
         state.order.push(entry);
-        Ok(value)
+        Ok(())
     }
 
     pub(crate) fn mark_setup_failed(&self) {
@@ -138,8 +120,9 @@ impl<R: Registry> ScopeInner<R> {
         self.state().setup_failed
     }
 
+    #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        self.state().closed
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Marks the scope closed and takes its entries, with the outcome adjusted
@@ -150,6 +133,7 @@ impl<R: Registry> ScopeInner<R> {
             return None;
         }
         state.closed = true;
+        self.closed.store(true, Ordering::Release);
         let outcome = match outcome {
             Outcome::Success | Outcome::ErrorResponse { .. } if state.setup_failed => Outcome::SetupFailed,
             other => other,
@@ -232,7 +216,7 @@ impl<R: Registry> ScopeInner<R> {
 
 impl<R: Registry> Drop for ScopeInner<R> {
     fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let state = self.state.get_mut();
         if !state.closed && !state.order.is_empty() {
             state.closed = true;
             let entries = std::mem::take(&mut state.order);

@@ -65,7 +65,7 @@ impl OpenScopes {
 /// use axum_providers::App;
 /// # use axum_providers::{Registry, ProviderEntry};
 /// # struct Providers;
-/// # impl Registry for Providers { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; }
+/// # impl Registry for Providers { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let app = App::<Providers>::builder().build().await?;

@@ -6,13 +6,12 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
 
-use futures_util::FutureExt as _;
-use parking_lot::Mutex;
-
+use crate::dep::HandOut;
 use crate::error::{BoxError, TeardownError};
+use crate::held::{self, Cell, ExclusiveCell, SharedCell};
 use crate::outcome::Outcome;
+use futures_util::FutureExt as _;
 
 /// A boxed, sendable future.
 #[doc(hidden)]
@@ -20,11 +19,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A teardown with its value's type erased: the closure, then the future it
 /// returns, in one allocation ([`Stage`]).
-type TeardownFn = Pin<Box<dyn TeardownState + Send>>;
+pub(crate) type TeardownFn = Pin<Box<dyn TeardownState + Send>>;
 
 /// What the scope does with an erased teardown: hand it the value, then poll
 /// it as a future.
-trait TeardownState: Future<Output = Result<(), BoxError>> {
+pub(crate) trait TeardownState: Future<Output = Result<(), BoxError>> {
     /// Hands over the value and the outcome, from a `&mut Option<(T, Outcome)>`
     /// passed as `&mut dyn Any`. The closure runs at the first poll.
     fn hand_over(self: Pin<&mut Self>, slot: &mut dyn Any);
@@ -162,8 +161,8 @@ impl<E: Into<BoxError>> TeardownResult for Result<(), E> {
 /// What a provider's setup produced: the value and, maybe, its teardown.
 #[doc(hidden)]
 pub struct Produced<T> {
-    value: T,
-    teardown: Option<TeardownFn>,
+    pub(crate) value: T,
+    pub(crate) teardown: Option<TeardownFn>,
 }
 
 impl<T: Send + 'static> Produced<T> {
@@ -178,44 +177,34 @@ impl<T: Send + 'static> Produced<T> {
     }
 }
 
-/// How values of an access kind are stored in a scope: shared values (app,
-/// request and transient) as `Arc<T>`, so that a `Dep<T>` is one reference
-/// count; exclusive ones as `Arc<Mutex<T>>` (one `DepMut` at a time; `T` need
-/// not be `Sync`).
+/// How values of an access kind are kept: shared values (app, request and
+/// transient) as they are, read in place by every `Dep<T>` (one reference
+/// count); exclusive ones behind a lock that lends them to one `DepMut` at a
+/// time (`T` need not be `Sync`).
 #[diagnostic::on_unimplemented(
     message = "`{T}` is not `Sync`, so it cannot be shared through `Dep<{T}>`",
     label = "the provided type must be `Sync` to be shared",
     note = "mark the provider `#[provider(exclusive)]`: its value is then handed to one consumer at a time, as `DepMut<{T}>`, and need only be `Send`"
 )]
 pub trait StoreAs<T>: crate::scope::Access {
-    /// Type-erases `produced`.
+    /// The allocation a value of this access lives in.
     #[doc(hidden)]
-    fn erase(produced: Produced<T>) -> Erased;
+    type Cell: HandOut<Value = T>;
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: Send + Sync + 'static> StoreAs<T> for crate::scope::SharedAccess {
-    fn erase(produced: Produced<T>) -> Erased {
-        let Produced { value, teardown } = produced;
-        Erased {
-            value: Arc::new(value),
-            teardown: teardown.map(|run| ErasedTeardown { run, unwrap: run_with::<T, T> }),
-            released: released_by_polling,
-        }
-    }
+    type Cell = SharedCell<T>;
 }
 
 #[diagnostic::do_not_recommend]
 impl<T: Send + 'static> StoreAs<T> for crate::scope::ExclusiveAccess {
-    fn erase(produced: Produced<T>) -> Erased {
-        let Produced { value, teardown } = produced;
-        Erased {
-            value: Arc::new(Mutex::new(value)),
-            teardown: teardown.map(|run| ErasedTeardown { run, unwrap: run_with::<Mutex<T>, T> }),
-            released: released_by_polling,
-        }
-    }
+    type Cell = ExclusiveCell<T>;
 }
+
+/// The cell a provider's value lives in.
+#[doc(hidden)]
+pub type CellOf<P> = <<P as crate::Provider>::Access as StoreAs<<P as crate::Provider>::Output>>::Cell;
 
 /// Values of this access can be borrowed exclusively with `DepMut<T>`: those
 /// of `#[provider(exclusive)]` providers.
@@ -224,107 +213,43 @@ impl<T: Send + 'static> StoreAs<T> for crate::scope::ExclusiveAccess {
     label = "the provider of `{T}` shares its value: ask for `Dep<{T}>`",
     note = "a shared value is read through `Dep<T>` by all its consumers; to hand a request or transient value to one consumer at a time for mutation, mark its provider `#[provider(exclusive)]` (it is then only available as `DepMut<T>`); app-scoped values are always shared: put a lock or a pool inside `T`"
 )]
-pub trait Lendable<T>: crate::scope::Access {
-    /// Borrows a stored value exclusively, without waiting: `None` when it is
-    /// already borrowed (or has another type).
-    #[doc(hidden)]
-    fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>>;
-}
+pub trait Lendable<T>: crate::scope::Access {}
 
 #[diagnostic::do_not_recommend]
-impl<T: Send + 'static> Lendable<T> for crate::scope::ExclusiveAccess {
-    fn lend_mut(stored: Stored) -> Option<crate::dep::DepMut<T>> {
-        let mutex = stored.downcast::<Mutex<T>>().ok()?;
-        mutex.try_lock_arc().map(crate::dep::DepMut::locked)
-    }
-}
+impl<T: Send + 'static> Lendable<T> for crate::scope::ExclusiveAccess {}
 
-/// How a stored value of type `S` gives back the `T` its teardown receives.
-trait IntoValue<T> {
-    fn into_value(self) -> T;
-}
-
-impl<T> IntoValue<T> for T {
-    fn into_value(self) -> T {
-        self
-    }
-}
-
-impl<T> IntoValue<T> for Mutex<T> {
-    fn into_value(self) -> T {
-        self.into_inner()
-    }
-}
-
-/// Takes the `T` out of a stored `S` and hands it to the erased teardown.
-fn run_with<S, T>(
-    stored: Stored,
-    run: TeardownFn,
-    outcome: Outcome,
-) -> BoxFuture<'static, Result<(), BoxError>>
-where
-    S: IntoValue<T> + Send + Sync + 'static,
-    T: 'static,
-{
-    match unwrap_stored::<S>(stored) {
-        Ok(stored) => {
-            let mut run = run;
-            run.as_mut().hand_over(&mut Some((stored.into_value(), outcome)));
-            run
-        }
-        Err(error) => Box::pin(std::future::ready(Err(error))),
-    }
-}
-
-fn unwrap_stored<T: Send + Sync + 'static>(stored: Stored) -> Result<T, BoxError> {
-    let typed = stored.downcast::<T>().map_err(|_| "stored value has an unexpected type")?;
-    Arc::try_unwrap(typed).map_err(|_| "value still in use at teardown".into())
-}
-
-/// Resolves once only the entry holds the value: every `Dep`/`DepMut` (each
-/// holds a clone of the `Arc`) is gone. Used only for values still held when
-/// their scope closed (a stream, a WebSocket, a task) and at shutdown, so it
-/// polls, backing off to 50 ms.
-fn released_by_polling(stored: &Stored) -> BoxFuture<'static, ()> {
-    let weak = Arc::downgrade(stored);
-    Box::pin(async move {
-        let mut wait = Duration::from_millis(1);
-        while weak.strong_count() > 1 {
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_millis(50));
-        }
-    })
-}
-
-/// A type-erased stored value.
+/// A type-erased handle to a provided value (an `Arc` of its [`Cell`]).
 #[doc(hidden)]
 pub type Stored = Arc<dyn Any + Send + Sync>;
 
-/// A teardown and the function that unwraps the stored value for it.
-pub(crate) struct ErasedTeardown {
-    run: TeardownFn,
-    unwrap: fn(Stored, TeardownFn, Outcome) -> BoxFuture<'static, Result<(), BoxError>>,
+/// A value released by its last handle, on its way to its teardown.
+type ReleasedValue = Box<dyn Any + Send>;
+
+/// Takes the value of `stored` (an `Arc<C>`) out of its only handle and
+/// hands it to `run`; `stored` back while another handle holds it.
+fn take_into<C: Cell>(stored: Stored, run: &mut TeardownFn, outcome: Outcome) -> Result<(), Stored> {
+    let Ok(handle) = stored.downcast::<C>() else { return Ok(()) };
+    match held::into_value(handle) {
+        Ok(value) => {
+            run.as_mut().hand_over(&mut value.map(|value| (value, outcome)));
+            Ok(())
+        }
+        Err(handle) => Err(handle),
+    }
 }
 
-/// A type-erased product of setup.
-#[doc(hidden)]
-pub struct Erased {
-    pub(crate) value: Stored,
-    pub(crate) teardown: Option<ErasedTeardown>,
-    pub(crate) released: fn(&Stored) -> BoxFuture<'static, ()>,
+/// Gives up `stored` (an `Arc<C>`): resolves with the value once its last
+/// handle is dropped.
+fn wait_for_release<C: Cell>(stored: Stored) -> BoxFuture<'static, Option<ReleasedValue>> {
+    let Ok(handle) = stored.downcast::<C>() else { return Box::pin(std::future::ready(None)) };
+    let released = held::release(handle);
+    Box::pin(async move { released.await.ok().map(|value| Box::new(value) as ReleasedValue) })
 }
 
-impl Erased {
-    /// The entry remembered by the scope, in setup order.
-    pub(crate) fn into_entry(
-        self,
-        provider: &'static str,
-        timing: TeardownTiming,
-        cached_as: Option<usize>,
-    ) -> (Stored, Entry) {
-        let Self { value, teardown, released } = self;
-        let entry = Entry { provider, value: Arc::clone(&value), teardown, released, timing, cached_as };
-        (value, entry)
+/// Hands a released value (a `C::Value`) to `run`.
+fn give_to<C: Cell>(value: ReleasedValue, run: &mut TeardownFn, outcome: Outcome) {
+    if let Ok(value) = value.downcast::<C::Value>() {
+        run.as_mut().hand_over(&mut Some((*value, outcome)));
     }
 }
 
@@ -347,22 +272,35 @@ pub enum TeardownTiming {
     AfterResponse,
 }
 
-/// A value set up in a scope, remembered in setup order for teardown.
+/// A value set up in a scope, remembered in setup order for teardown: it
+/// owns the value (its slot only lends it) until the scope closes.
 pub(crate) struct Entry {
     pub(crate) provider: &'static str,
-    value: Stored,
-    teardown: Option<ErasedTeardown>,
-    released: fn(&Stored) -> BoxFuture<'static, ()>,
     pub(crate) timing: TeardownTiming,
-    /// The provider index a request-scoped value is cached under (`None` for
-    /// transient and app values).
-    pub(crate) cached_as: Option<usize>,
+    value: Stored,
+    teardown: Option<TeardownFn>,
+    take: fn(Stored, &mut TeardownFn, Outcome) -> Result<(), Stored>,
+    release: fn(Stored) -> BoxFuture<'static, Option<ReleasedValue>>,
+    give: fn(ReleasedValue, &mut TeardownFn, Outcome),
 }
 
 impl Entry {
-    /// Another handle to the value.
-    pub(crate) fn stored(&self) -> Stored {
-        Arc::clone(&self.value)
+    /// The entry of a value just set up, owning `handle`.
+    pub(crate) fn new<C: Cell>(
+        provider: &'static str,
+        timing: TeardownTiming,
+        handle: Arc<C>,
+        teardown: Option<TeardownFn>,
+    ) -> Self {
+        Self {
+            provider,
+            timing,
+            value: handle,
+            teardown,
+            take: take_into::<C>,
+            release: wait_for_release::<C>,
+            give: give_to::<C>,
+        }
     }
 
     /// `true` when the entry has a teardown.
@@ -370,39 +308,52 @@ impl Entry {
         self.teardown.is_some()
     }
 
-    /// `true` while a `Dep`/`DepMut` (or a slot) still holds the value.
-    pub(crate) fn in_use(&self) -> bool {
-        Arc::strong_count(&self.value) > 1
+    /// Starts the teardown (in a `provider.teardown` span when `traced`) if
+    /// no consumer holds the value any more: `Ok(None)` when there is none
+    /// to run (the value is dropped here), `Err(self)` while the value is
+    /// still held.
+    pub(crate) fn start(self, outcome: Outcome, traced: bool) -> Result<Option<Running>, Self> {
+        let Self { provider, timing, value, teardown, take, release, give } = self;
+        let Some(mut run) = teardown else { return Ok(None) };
+        match take(value, &mut run, outcome) {
+            Ok(()) => Ok(Some(Running::new(provider, run, outcome, traced))),
+            Err(value) => Err(Self { provider, timing, value, teardown: Some(run), take, release, give }),
+        }
     }
 
-    /// Resolves when no `Dep`/`DepMut` holds the value any more.
-    pub(crate) fn released(&self) -> BoxFuture<'static, ()> {
-        (self.released)(&self.value)
+    /// Lets go of the value and resolves once every consumer has dropped
+    /// it (at once if none holds it): woken by the last drop.
+    pub(crate) async fn released(self) -> Released {
+        let Self { provider, value, teardown, release, give, .. } = self;
+        let value = match teardown {
+            Some(_) => release(value).await,
+            None => None,
+        };
+        Released { provider, value, teardown, give }
     }
+}
 
-    /// Starts the teardown (in a `provider.teardown` span when `traced`):
-    /// `None` when there is none to run (the value is dropped here).
+/// A value given back by its last consumer, with its teardown.
+pub(crate) struct Released {
+    pub(crate) provider: &'static str,
+    value: Option<ReleasedValue>,
+    teardown: Option<TeardownFn>,
+    give: fn(ReleasedValue, &mut TeardownFn, Outcome),
+}
+
+impl Released {
+    /// Starts the teardown with `outcome`: `None` when there is none.
     pub(crate) fn start(self, outcome: Outcome, traced: bool) -> Option<Running> {
-        let Self { provider, value, teardown, .. } = self;
-        let run = teardown?;
-        let span = traced.then(|| {
-            let span = tracing::debug_span!(
-                "provider.teardown",
-                provider,
-                %outcome,
-                elapsed_us = tracing::field::Empty,
-                ok = tracing::field::Empty,
-            );
-            Box::new((span, std::time::Instant::now()))
-        });
-        let future = AssertUnwindSafe((run.unwrap)(value, run.run, outcome)).catch_unwind();
-        Some(Running { provider, future, span })
+        let Self { provider, value, teardown, give } = self;
+        let mut run = teardown?;
+        if let Some(value) = value {
+            give(value, &mut run, outcome);
+        }
+        Some(Running::new(provider, run, outcome, traced))
     }
 
-    /// Runs the teardown (or just drops a value that has none). A panicking
-    /// teardown is reported as a failure of that teardown.
+    /// Runs the teardown with `outcome` (a span only when someone listens).
     pub(crate) async fn finish(self, outcome: Outcome) -> Result<(), TeardownError> {
-        // A span only when someone listens (see `resolver::traced`).
         match self.start(outcome, tracing::enabled!(tracing::Level::DEBUG)) {
             Some(running) => running.finish().await,
             None => Ok(()),
@@ -415,12 +366,26 @@ impl Entry {
 /// middle of it) polls it to the end: a teardown is never cut short.
 pub(crate) struct Running {
     provider: &'static str,
-    future: futures_util::future::CatchUnwind<AssertUnwindSafe<BoxFuture<'static, Result<(), BoxError>>>>,
+    future: futures_util::future::CatchUnwind<AssertUnwindSafe<TeardownFn>>,
     /// Only when spans are recorded: boxed, to keep the common case small.
     span: Option<Box<(tracing::Span, std::time::Instant)>>,
 }
 
 impl Running {
+    fn new(provider: &'static str, run: TeardownFn, outcome: Outcome, traced: bool) -> Self {
+        let span = traced.then(|| {
+            let span = tracing::debug_span!(
+                "provider.teardown",
+                provider,
+                %outcome,
+                elapsed_us = tracing::field::Empty,
+                ok = tracing::field::Empty,
+            );
+            Box::new((span, std::time::Instant::now()))
+        });
+        Self { provider, future: AssertUnwindSafe(run).catch_unwind(), span }
+    }
+
     /// The provider whose teardown this is.
     pub(crate) fn provider(&self) -> &'static str {
         self.provider

@@ -124,10 +124,8 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
         quote_spanned! {provider.span()=> #private::ProviderEntry::<#registry>::of::<#provider>() }
     });
     let provides = args.providers.iter().enumerate().map(|(index, provider)| {
-        let mut output = provider.clone();
-        if let Some(last) = output.segments.last_mut() {
-            last.ident = output_alias(&last.ident);
-        }
+        let field = syn::Index::from(index);
+        let output = output_path(provider);
         quote_spanned! {provider.span()=>
             impl #private::Provides<#output> for #registry {
                 type Scope = <#private::ScopeId<{
@@ -139,9 +137,19 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
                 const NAME: &'static str = <#provider as #private::Provider>::NAME;
                 const INDEX: usize = #index;
                 const DEPTH: usize = <#provider as #private::Setup<#registry>>::DEPTH;
+                type Cell = <<Self as #private::Provides<#output>>::Access as #private::StoreAs<#output>>::Cell;
+                #[inline]
+                fn slot(slots: &__Slots) -> &#private::Slot<Self::Cell> {
+                    &slots.#field
+                }
             }
         }
     });
+    let slot_types = args.providers.iter().map(|provider| {
+        let output = output_path(provider);
+        quote_spanned! {provider.span()=> #private::Slot<<#registry as #private::Provides<#output>>::Cell> }
+    });
+    let empty_slots = args.providers.iter().map(|_| quote!(#private::Slot::new()));
     let depths = args.providers.iter().map(|provider| {
         quote_spanned! {provider.span()=>
             const _: usize = <#provider as #private::Setup<#registry>>::DEPTH;
@@ -152,9 +160,19 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
 
         #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
         const _: () = {
+            /// One slot per provider, in the order of the list.
+            pub struct __Slots(#(#slot_types),*);
+
+            impl #private::SlotTable for __Slots {
+                fn empty() -> Self {
+                    Self(#(#empty_slots),*)
+                }
+            }
+
             impl #private::Registry for #registry {
                 const PROVIDERS: &'static [#private::ProviderEntry<Self>] = &[#(#entries),*];
                 const AUTOUSE: &'static [usize] = &[#(#autouse_indexes),*];
+                type Slots = __Slots;
             }
             #(#provides)*
             // Evaluated at compile time: a dependency cycle fails here with
@@ -162,6 +180,15 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
             #(#depths)*
         };
     }
+}
+
+/// The path of the alias of the type `provider` produces.
+fn output_path(provider: &Path) -> Path {
+    let mut output = provider.clone();
+    if let Some(last) = output.segments.last_mut() {
+        last.ident = output_alias(&last.ident);
+    }
+    output
 }
 
 fn with_errors(item: TokenStream, errors: &Errors) -> TokenStream {

@@ -56,10 +56,6 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     let mut bounds = Vec::new();
     let mut dep_types = Vec::new();
     let mut resolve = Vec::new();
-    // The same, without awaiting (`Setup::setup_now`), for a plain `fn` that
-    // takes only provided values and borrowed parts of the request.
-    let mut resolve_now = Vec::new();
-    let mut transient_checks = Vec::new();
     let mut sets_up_now = item.sig.asyncness.is_none();
     let mut call_args = Vec::new();
     let mut borrowed = Vec::new();
@@ -82,29 +78,17 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                         <__R as #private::Provides<#inner>>::Access:
                             #private::Lendable<#inner>,
                     });
-                    quote!(exclusive_now)
+                    quote!(exclusive)
                 } else {
                     bounds.push(quote_spanned! {span=>
                         <__R as #private::Provides<#inner>>::Access:
                             #private::Shareable,
                     });
-                    quote!(shared_now)
+                    quote!(shared)
                 };
-                let method_awaited = format_ident!("{}", method.to_string().trim_end_matches("_now"));
                 dep_types.push(inner.clone());
                 resolve.push(quote! {
-                    let #arg = __resolver.#method_awaited::<#inner>().await?;
-                });
-                resolve_now.push(quote! {
-                    let #arg = match __resolver.#method::<#inner>()? {
-                        ::core::result::Result::Ok(__value) => __value,
-                        ::core::result::Result::Err(__error) => {
-                            return ::core::option::Option::Some(::core::result::Result::Err(__error));
-                        }
-                    };
-                });
-                transient_checks.push(quote! {
-                    #private::is_transient::<<__R as #private::Provides<#inner>>::Scope>()
+                    let #arg = __resolver.#method::<#inner>().await?;
                 });
             }
             ParamKind::Extractor => {
@@ -133,15 +117,6 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     if !borrowed.is_empty() {
         resolve.push(quote! {
             let __parts = #private::request_parts::<__R>(__resolver, #name_str)?;
-            #(#borrowed)*
-        });
-        resolve_now.push(quote! {
-            let __parts = match #private::request_parts::<__R>(__resolver, #name_str) {
-                ::core::result::Result::Ok(__parts) => __parts,
-                ::core::result::Result::Err(__error) => {
-                    return ::core::option::Option::Some(::core::result::Result::Err(__error));
-                }
-            };
             #(#borrowed)*
         });
     }
@@ -218,24 +193,10 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             }
         }
     };
-    let setup_now_fn = sets_up_now.then(|| {
-        quote! {
-            #[allow(unused_variables)]
-            fn setup_now(
-                __resolver: &mut #private::Resolver<'_, __R>,
-            ) -> ::core::option::Option<
-                ::core::result::Result<#private::Produced<#output>, #private::ProviderError>,
-            > {
-                // A transient dependency is made for its consumer: never make
-                // one here that the awaited setup would make again.
-                if false #(|| #transient_checks)* {
-                    return ::core::option::Option::None;
-                }
-                #(#resolve_now)*
-                let __returned = #call;
-                ::core::option::Option::Some(#finish)
-            }
-        }
+    let sets_up_now = sets_up_now.then(|| {
+        quote!(
+            const SETS_UP_NOW: bool = true;
+        )
     });
     let setup_impl = quote_spanned! {struct_span=>
         impl<__R> #private::Setup<__R> for #name
@@ -246,9 +207,9 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             const DEPS: &'static [usize] = &[#(<__R as #private::Provides<#dep_types>>::INDEX),*];
             const DEPTH: usize = #private::depth(&[#(<__R as #private::Provides<#dep_types>>::DEPTH),*]);
 
-            #setup_fn
+            #sets_up_now
 
-            #setup_now_fn
+            #setup_fn
         }
     };
 
