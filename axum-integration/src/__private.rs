@@ -198,7 +198,7 @@ pub mod error_kind {
 
 /// `500 Internal Server Error` with a body that reveals nothing internal.
 fn internal_error_response() -> axum::response::Response {
-    axum_providers_core::__private::internal_error()
+    axum_providers_core::internal_error_response()
 }
 
 /// A part of the request a provider can borrow: `&HeaderMap`, `&Parts`,

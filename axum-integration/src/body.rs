@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes};
-use axum_providers_core::__private::Remainder;
+use axum_providers_core::AfterResponse;
 use axum_providers_core::{Outcome, Registry};
 use http_body::{Body as _, Frame, SizeHint};
 
@@ -14,11 +14,11 @@ use http_body::{Body as _, Frame, SizeHint};
 /// or failed.
 pub(crate) struct ScopedBody<R: Registry> {
     inner: Body,
-    remainder: Option<Remainder<R>>,
+    remainder: Option<AfterResponse<R>>,
 }
 
 impl<R: Registry> ScopedBody<R> {
-    pub(crate) fn new(inner: Body, remainder: Remainder<R>) -> Self {
+    pub(crate) fn new(inner: Body, remainder: AfterResponse<R>) -> Self {
         Self { inner, remainder: Some(remainder) }
     }
 

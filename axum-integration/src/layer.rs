@@ -11,10 +11,10 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::IntoResponse as _;
 use axum::response::Response;
-use axum_providers_core::__private::{BoxFuture, Closed, Closing, SharedScope, internal_error};
-use axum_providers_core::{App, Outcome, ProviderRejection, Registry};
+use axum_providers_core::internal_error_response as internal_error;
+use axum_providers_core::{App, BeforeResponse, Closed, Outcome, ProviderRejection, Registry, SharedScope};
 use futures_util::FutureExt as _;
-use futures_util::future::{CatchUnwind, Either};
+use futures_util::future::{BoxFuture, CatchUnwind, Either};
 use futures_util::ready;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -125,7 +125,7 @@ where
         ProvidersFuture {
             handled: AssertUnwindSafe(inner).catch_unwind(),
             closing: None,
-            guard: CancelGuard { scope, closed: false },
+            guard: CancelGuard { scope: Some(scope) },
             bodiless,
         }
     }
@@ -149,7 +149,7 @@ pin_project_lite::pin_project! {
 }
 
 struct PendingClose<R: Registry> {
-    teardowns: Box<Closing<R>>,
+    teardowns: BeforeResponse<R>,
     response: Response,
 }
 
@@ -163,7 +163,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if let Some(mut pending) = this.closing.take() {
-            return match pending.teardowns.poll_close(cx) {
+            return match Pin::new(&mut pending.teardowns).poll(cx) {
                 Poll::Ready(closed) => Poll::Ready(Ok(respond(pending.response, closed, *this.bodiless))),
                 Poll::Pending => {
                     *this.closing = Some(pending);
@@ -203,10 +203,13 @@ where
         // The teardowns are polled here, with this request's waker: most
         // finish at once; one in progress (a commit waiting for the database)
         // is polled again when it wakes the request.
-        this.guard.closed = true;
-        match this.guard.scope.close_before_response(outcome, cx) {
-            Ok(closed) => Poll::Ready(Ok(respond(response, closed, *this.bodiless))),
-            Err(teardowns) => {
+        let Some(scope) = this.guard.scope.take() else {
+            return Poll::Ready(Ok(response));
+        };
+        let mut teardowns = scope.close_before_response(outcome);
+        match Pin::new(&mut teardowns).poll(cx) {
+            Poll::Ready(closed) => Poll::Ready(Ok(respond(response, closed, *this.bodiless))),
+            Poll::Pending => {
                 *this.closing = Some(Box::new(PendingClose { teardowns, response }));
                 crate::serve::closing_the_response();
                 Poll::Pending
@@ -228,7 +231,7 @@ fn respond<R: Registry>(response: Response, closed: Closed<R>, bodiless: bool) -
         },
     };
     let status = response.status();
-    match closed.remainder {
+    match closed.after_response {
         None => response,
         Some(remainder)
             if bodiless || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED =>
@@ -260,16 +263,15 @@ async fn autouse<R: Registry>(scope: &SharedScope<R>, request: Request) -> Resul
 /// Tears the scope down (in the background) if the request future is dropped
 /// before the scope was closed: the client went away.
 struct CancelGuard<R: Registry> {
-    scope: SharedScope<R>,
-    /// Set when the layer closes the scope itself.
-    closed: bool,
+    /// Taken when the layer closes the scope itself.
+    scope: Option<SharedScope<R>>,
 }
 
 impl<R: Registry> Drop for CancelGuard<R> {
     fn drop(&mut self) {
-        if !self.closed {
+        if let Some(scope) = self.scope.take() {
             tracing::debug!("request cancelled before its scope closed");
-            self.scope.abandon(Outcome::Cancelled);
+            scope.abandon(Outcome::Cancelled);
         }
     }
 }

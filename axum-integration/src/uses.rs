@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use axum::extract::Request;
 use axum::response::{IntoResponse as _, Response};
-use axum_providers_core::__private::SharedScope;
+use axum_providers_core::SharedScope;
 use axum_providers_core::{ProvidedSet, ProviderRejection, Registry};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -97,7 +97,7 @@ where
                 tracing::error!(
                     "`Uses` found no request scope: put it inside the router that `with_providers` is called on"
                 );
-                return Ok(axum_providers_core::__private::internal_error());
+                return Ok(axum_providers_core::internal_error_response());
             };
             let ensured = T::ensure_all(&mut scope.resolver(&mut parts)).await;
             if let Err(error) = ensured {

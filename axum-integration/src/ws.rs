@@ -9,7 +9,7 @@ use axum::extract::ws::{self, DefaultOnFailedUpgrade, OnFailedUpgrade};
 use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum_providers_core::__private::SharedScope;
+use axum_providers_core::SharedScope;
 use axum_providers_core::{Cancellation, Outcome, OutcomeSender, ProviderState, Registry};
 use futures_util::{Sink, Stream};
 
@@ -84,7 +84,7 @@ fn missing_layer<R: Registry>() -> Response {
         registry = std::any::type_name::<R>(),
         "no request scope for a WebSocket: the providers layer is missing; use `Router::with_providers(&app)`"
     );
-    axum_providers_core::__private::internal_error()
+    axum_providers_core::internal_error_response()
 }
 
 impl<F: OnFailedUpgrade> WebSocketUpgrade<F> {

@@ -41,17 +41,44 @@
 //! ```
 
 pub use axum_providers_axum::{
-    ProvidersFuture, ProvidersLayer, ProvidersService, RouterExt, Serve, ServeError, Uses, UsesService,
-    quiet_handler_panics, readiness, serve,
+    ProvidersLayer, RouterExt, Serve, ServeError, Uses, quiet_handler_panics, readiness, serve,
 };
 pub use axum_providers_core::{
-    Access, App, AppBuilder, AppScope, BoxError, BuildError, Cancellation, Cancelled, Check, CheckStatus,
-    Dep, DepMut, ExclusiveAccess, Graph, HealthReport, InjectableInto, Lazy, Lendable, Outcome,
-    OutcomeSender, ProvidedSet, Provider, ProviderEntry, ProviderError, ProviderRejection, ProviderState,
-    Provides, Registry, RequestScope, Resolver, Respond, Scope, ScopeKind, ScopeMarker, Setup, Shareable,
-    SharedAccess, StoreAs, Teardown, TeardownError, TeardownErrors, TeardownResult, TransientScope,
+    App, AppBuilder, BoxError, BuildError, Cancellation, Cancelled, Check, CheckStatus, Dep, DepMut, Graph,
+    HealthReport, Lazy, Outcome, ProviderError, ProviderRejection, ProviderState, Respond, Scope, Teardown,
+    TeardownError, TeardownErrors,
 };
 pub use axum_providers_macros::{handler, provider, providers};
+
+/// The traits `#[provider]` and `#[providers(..)]` implement, and the
+/// resolver their generated code uses. Name them to write generic code over
+/// registries (`R: Provides<T>`).
+pub mod registry {
+    pub use axum_providers_core::{
+        ProvidedSet, Provider, ProviderEntry, Provides, Registry, Resolver, Setup, TeardownResult,
+        TeardownTiming,
+    };
+}
+
+/// Scopes (app, request, transient) and access (shared, exclusive) as types:
+/// the markers of `Provider::Scope` and `Provider::Access`, and the rules
+/// the compiler checks with them.
+pub mod scope {
+    pub use axum_providers_core::{
+        Access, AppScope, ExclusiveAccess, InjectableInto, Lendable, RequestScope, ScopeKind, ScopeMarker,
+        Shareable, SharedAccess, StoreAs, TransientScope,
+    };
+}
+
+/// For integrators: the request scope's driver (open, resolve, close before
+/// the response, finish after it) that the axum layer is built on, and the
+/// layer's service and future types.
+pub mod driver {
+    pub use axum_providers_axum::{ProvidersFuture, ProvidersService, UsesService};
+    pub use axum_providers_core::{
+        AfterResponse, BeforeResponse, Closed, OutcomeSender, Resolver, SharedScope, internal_error_response,
+    };
+}
 
 #[path = "integrations/database.rs"]
 pub mod database;
@@ -116,8 +143,8 @@ pub mod __private {
     pub use axum::extract::FromRequestParts;
     pub use axum_providers_axum::__private::{RequestHead, error_kind, extract, request_parts};
     pub use axum_providers_core::__private::{
-        AccessById, AccessId, BoxFuture, CellOf, HealthCheck, Produced, ScopeById, ScopeId, Slot, SlotTable,
-        Stored, app_value, depth,
+        AccessById, AccessId, BoxFuture, HealthCheck, Produced, ScopeById, ScopeId, Slot, SlotTable, Stored,
+        app_value, depth,
     };
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;

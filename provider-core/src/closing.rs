@@ -23,8 +23,8 @@ pub(crate) enum OnFailure {
     Fail,
 }
 
-/// What closing a scope produced.
-#[doc(hidden)]
+/// What closing the before-response part of a request scope produced
+/// ([`SharedScope::close_before_response`](crate::SharedScope::close_before_response)).
 pub struct Closed<R: Registry> {
     /// The teardown failures.
     pub errors: Result<(), TeardownErrors>,
@@ -32,16 +32,17 @@ pub struct Closed<R: Registry> {
     /// unless a teardown failure turned a success into an error.
     pub outcome: Outcome,
     /// Set when a teardown failure turned a success into an error response:
-    /// the response it chose ([`Respond`](crate::Respond)), if any, to send
-    /// instead of the handler's.
+    /// send it instead of the handler's. Inside, the response the failure
+    /// chose ([`Respond`](crate::Respond)), if any; without one, answer `500`.
     pub replaced: Option<Option<ResponsePayload>>,
-    /// The teardowns left for after the response.
-    pub remainder: Option<Remainder<R>>,
+    /// The teardowns left for after the response: hand them to the response's
+    /// body, and [`finish`](AfterResponse::finish) them when it ends.
+    pub after_response: Option<AfterResponse<R>>,
 }
 
 impl<R: Registry> Closed<R> {
     pub(crate) fn nothing(outcome: Outcome) -> Self {
-        Self { errors: Ok(()), outcome, replaced: None, remainder: None }
+        Self { errors: Ok(()), outcome, replaced: None, after_response: None }
     }
 }
 
@@ -49,8 +50,7 @@ impl<R: Registry> Closed<R> {
 /// with [`poll_close`](Closing::poll_close). Dropped before it finished (the request's future was
 /// dropped), what it had not run yet goes to the app's worker with
 /// [`Outcome::Cancelled`].
-#[doc(hidden)]
-pub struct Closing<R: Registry> {
+pub(crate) struct Closing<R: Registry> {
     pub(crate) app: App<R>,
     pub(crate) teardowns: Teardowns,
 }
@@ -59,7 +59,7 @@ impl<R: Registry> Closing<R> {
     /// Polls the teardowns left, last to first; once they are done, hands
     /// over what is left for after the response. Not to be polled again after
     /// it returned `Ready`.
-    pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Closed<R>> {
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Closed<R>> {
         ready!(self.teardowns.poll_advance(cx));
         let done = Teardowns::new(Vec::new(), 0, Outcome::Cancelled, OnFailure::Fail, false);
         let teardowns = std::mem::replace(&mut self.teardowns, done);
@@ -175,30 +175,29 @@ impl Teardowns {
         let errors = TeardownErrors::report(errors);
         // Values without teardown need nothing after the response: they are
         // dropped here, and the body is not wrapped.
-        let remainder = entries.iter().any(Entry::has_teardown).then(|| {
+        let after_response = entries.iter().any(Entry::has_teardown).then(|| {
             // Counted as an open scope until its body ends: shutdown waits for it.
             app.inner().scopes.open();
-            Remainder { app: app.clone(), entries, outcome, later }
+            AfterResponse { app: app.clone(), entries, outcome, later }
         });
-        Closed { errors, outcome, replaced, remainder }
+        Closed { errors, outcome, replaced, after_response }
     }
 }
 
 /// The teardowns left for after the response: the after-response values, and
 /// any value still held when the response was ready (by a streaming body, a
 /// WebSocket, a task) with everything set up before it. Hand them over with
-/// [`finish`](Remainder::finish) when the body is done: each runs once its
+/// [`finish`](AfterResponse::finish) when the body is done: each runs once its
 /// value is released. Dropped without `finish` (the body was cut), they run
 /// with [`Outcome::Cancelled`].
-#[doc(hidden)]
-pub struct Remainder<R: Registry> {
+pub struct AfterResponse<R: Registry> {
     app: App<R>,
     entries: Vec<Entry>,
     outcome: Outcome,
     later: Option<oneshot::Receiver<Outcome>>,
 }
 
-impl<R: Registry> Remainder<R> {
+impl<R: Registry> AfterResponse<R> {
     /// The outcome decided for the response.
     #[must_use]
     pub fn outcome(&self) -> Outcome {
@@ -219,7 +218,7 @@ impl<R: Registry> Remainder<R> {
     }
 }
 
-impl<R: Registry> Drop for Remainder<R> {
+impl<R: Registry> Drop for AfterResponse<R> {
     fn drop(&mut self) {
         if !self.entries.is_empty() {
             let entries = std::mem::take(&mut self.entries);
@@ -230,7 +229,7 @@ impl<R: Registry> Drop for Remainder<R> {
 }
 
 /// Tells the outcome of an upgraded connection (a WebSocket) to the teardowns
-/// of its request scope ([`SharedScope::decide_outcome_later`](crate::__private::SharedScope::decide_outcome_later)). Dropped
+/// of its request scope ([`SharedScope::decide_outcome_later`](crate::SharedScope::decide_outcome_later)). Dropped
 /// without [`send`](OutcomeSender::send), the outcome is [`Outcome::Cancelled`].
 #[derive(Debug)]
 pub struct OutcomeSender(pub(crate) oneshot::Sender<Outcome>);

@@ -11,7 +11,7 @@ use crate::dep::{Dep, DepMut};
 use crate::error::ProviderError;
 use crate::provider::{Provides, Registry};
 use crate::scope::Shareable;
-use crate::scope_state::SharedScope;
+use crate::shared_scope::SharedScope;
 use crate::teardown::{BoxFuture, Lendable};
 
 /// A router state that carries an app container of registry
@@ -207,14 +207,16 @@ impl IntoResponse for ProviderRejection {
     fn into_response(self) -> Response {
         match self.response {
             Some(response) => *response,
-            None => internal_error(),
+            None => internal_error_response(),
         }
     }
 }
 
-/// `500 Internal Server Error` with a body that reveals nothing internal.
-#[doc(hidden)]
+/// The `500 Internal Server Error` this crate answers when something fails
+/// inside (a provider's error without a response of its own, a panicking
+/// handler, a failed commit): its body reveals nothing internal; the cause
+/// is logged.
 #[must_use]
-pub fn internal_error() -> Response {
+pub fn internal_error_response() -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
 }

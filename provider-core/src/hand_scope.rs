@@ -8,7 +8,7 @@ use crate::error::{ProviderError, TeardownErrors};
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::scope::Shareable;
-use crate::scope_state::ScopeInner;
+use crate::shared_scope::ScopeInner;
 use crate::teardown::Lendable;
 
 /// A scope opened by hand: for CLI jobs, workers and tests.

@@ -19,7 +19,10 @@
 //! - [`Teardown`] and [`Outcome`]: setup and teardown in one function, with the
 //!   outcome of the scope;
 //! - [`App`], [`AppBuilder`] and [`Scope`]: the container, overrides for tests,
-//!   scopes opened by hand.
+//!   scopes opened by hand;
+//! - [`SharedScope`], [`BeforeResponse`], [`Closed`] and [`AfterResponse`]:
+//!   the driver of a request scope, for integrating providers with a web
+//!   framework (the axum layer is built on it).
 
 mod app;
 mod closing;
@@ -36,20 +39,20 @@ mod outcome;
 mod provider;
 mod resolver;
 mod scope;
-mod scope_state;
+mod shared_scope;
 mod shutdown;
 mod slot;
 mod teardown;
 mod uses;
 
 pub use app::{App, AppBuilder};
-pub use closing::OutcomeSender;
+pub use closing::{AfterResponse, Closed, OutcomeSender};
 pub use dep::{Dep, DepMut};
 pub use error::{
     BoxError, BuildError, ProviderError, Respond, ResponsePayload, TeardownError, TeardownErrors,
 };
 #[cfg(feature = "axum")]
-pub use extract::{Lazy, ProviderRejection, ProviderState};
+pub use extract::{Lazy, ProviderRejection, ProviderState, internal_error_response};
 pub use graph::Graph;
 pub use hand_scope::Scope;
 pub use health::{Check, CheckStatus, HealthReport};
@@ -57,9 +60,10 @@ pub use outcome::Outcome;
 pub use provider::{Provider, ProviderEntry, Provides, Registry, Setup};
 pub use resolver::Resolver;
 pub use scope::{
-    Access, AppScope, ExclusiveAccess, InjectableInto, RequestScope, Scope as ScopeMarker, ScopeKind,
-    Shareable, SharedAccess, TransientScope,
+    Access, AppScope, ExclusiveAccess, InjectableInto, RequestScope, ScopeKind, ScopeMarker, Shareable,
+    SharedAccess, TransientScope,
 };
+pub use shared_scope::{BeforeResponse, SharedScope};
 pub use shutdown::{Cancellation, Cancelled};
 pub use teardown::{Lendable, StoreAs, Teardown, TeardownResult, TeardownTiming};
 pub use uses::ProvidedSet;
@@ -67,17 +71,12 @@ pub use uses::ProvidedSet;
 /// Items used by generated code and by the axum integration. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::closing::{Closed, Closing, Remainder};
     pub use crate::dep::HandOut;
-    #[cfg(feature = "axum")]
-    pub use crate::extract::internal_error;
     pub use crate::health::{HealthCheck, app_value};
     pub use crate::held::Cell;
     pub use crate::provider::depth;
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
-    pub use crate::scope_state::SharedScope;
     pub use crate::slot::{Slot, SlotTable};
     pub use crate::teardown::BoxFuture;
-    pub use crate::teardown::CellOf;
     pub use crate::teardown::{Produced, Stored};
 }

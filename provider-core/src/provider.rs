@@ -5,7 +5,7 @@ use std::future::Future;
 use crate::dep::HandOut;
 use crate::error::ProviderError;
 use crate::resolver::Resolver;
-use crate::scope::{Access, Scope, ScopeKind};
+use crate::scope::{Access, ScopeKind, ScopeMarker};
 use crate::slot::{Slot, SlotTable};
 use crate::teardown::{BoxFuture, Produced, StoreAs, Stored, TeardownTiming};
 
@@ -17,7 +17,7 @@ pub trait Provider: Send + Sync + 'static {
     /// The type that consumers receive.
     type Output: Send + 'static;
     /// The scope marker ([`AppScope`](crate::AppScope), ...).
-    type Scope: Scope;
+    type Scope: ScopeMarker;
     /// The access marker ([`SharedAccess`](crate::SharedAccess) or
     /// [`ExclusiveAccess`](crate::ExclusiveAccess)).
     type Access: Access + StoreAs<Self::Output>;
@@ -79,7 +79,7 @@ pub trait Registry: Sized + Send + Sync + 'static {
 )]
 pub trait Provides<T>: Registry {
     /// The scope of the provider of `T`.
-    type Scope: Scope;
+    type Scope: ScopeMarker;
     /// The access of the provider of `T`.
     type Access: Access;
     /// The name of the provider of `T`.
@@ -132,7 +132,7 @@ impl<R: Registry> ProviderEntry<R> {
     {
         Self {
             name: P::NAME,
-            scope: <P::Scope as Scope>::KIND,
+            scope: <P::Scope as ScopeMarker>::KIND,
             exclusive: <P::Access as Access>::EXCLUSIVE,
             timing: P::TEARDOWN,
             health: P::HEALTH,

@@ -16,8 +16,8 @@ use crate::dep::{Dep, DepMut, HandOut};
 use crate::error::ProviderError;
 use crate::held::Cell;
 use crate::provider::{Provider, Provides, Registry, Setup};
-use crate::scope::{Scope, ScopeKind};
-use crate::scope_state::ScopeInner;
+use crate::scope::{ScopeKind, ScopeMarker};
+use crate::shared_scope::ScopeInner;
 use crate::teardown::{BoxFuture, Entry, Lendable, Produced, Stored};
 
 /// Resolves provided values for one consumer at a time.
@@ -81,7 +81,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
         T: Send + 'static,
     {
         let name = <R as Provides<T>>::NAME;
-        if <<R as Provides<T>>::Scope as Scope>::KIND == ScopeKind::App {
+        if <<R as Provides<T>>::Scope as ScopeMarker>::KIND == ScopeKind::App {
             return Err(not_lendable(name));
         }
         let handle = match self.ready::<T>() {
@@ -103,7 +103,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     {
         let index = <R as Provides<T>>::INDEX;
         let name = <R as Provides<T>>::NAME;
-        let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
+        let kind = <<R as Provides<T>>::Scope as ScopeMarker>::KIND;
         match kind {
             ScopeKind::App => {
                 let app = self.app;
@@ -141,7 +141,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     where
         R: Provides<T>,
     {
-        let kind = <<R as Provides<T>>::Scope as Scope>::KIND;
+        let kind = <<R as Provides<T>>::Scope as ScopeMarker>::KIND;
         let result = self.boxed_setup(<R as Provides<T>>::INDEX).await;
         let stored = self.noted(result)?;
         self.found::<T>(kind, stored)
@@ -270,7 +270,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     {
         let Produced { value, teardown } = produced;
         let handle = Arc::new(<<R as Provides<P::Output>>::Cell as Cell>::new(value));
-        let kind = <P::Scope as Scope>::KIND;
+        let kind = <P::Scope as ScopeMarker>::KIND;
         if kind == ScopeKind::App {
             self.app.keep(R::slot(&self.app.slots), handle, P::NAME, teardown);
             return Ok(None);
@@ -301,7 +301,10 @@ where
             Some(replace) => match replace().await.downcast::<P::Output>() {
                 Ok(value) => Produced::value(*value),
                 Err(_) => {
-                    return Err(ProviderError::internal(P::NAME, "the override made a value of another type"));
+                    return Err(ProviderError::internal(
+                        P::NAME,
+                        "the override made a value of another type",
+                    ));
                 }
             },
             None => P::setup(resolver).await?,

@@ -28,7 +28,7 @@ mod sealed {
 }
 
 /// A scope marker type: [`AppScope`], [`RequestScope`] or [`TransientScope`].
-pub trait Scope: sealed::Sealed + Send + Sync + 'static {
+pub trait ScopeMarker: sealed::Sealed + Send + Sync + 'static {
     /// The scope as a value.
     const KIND: ScopeKind;
     /// The scope as a number, for [`ScopeId`].
@@ -48,7 +48,7 @@ pub struct ScopeId<const N: u8>;
 #[doc(hidden)]
 pub trait ScopeById {
     /// The marker.
-    type Marker: Scope;
+    type Marker: ScopeMarker;
 }
 impl ScopeById for ScopeId<0> {
     type Marker = AppScope;
@@ -73,15 +73,15 @@ pub struct TransientScope;
 impl sealed::Sealed for AppScope {}
 impl sealed::Sealed for RequestScope {}
 impl sealed::Sealed for TransientScope {}
-impl Scope for AppScope {
+impl ScopeMarker for AppScope {
     const KIND: ScopeKind = ScopeKind::App;
     const ID: u8 = 0;
 }
-impl Scope for RequestScope {
+impl ScopeMarker for RequestScope {
     const KIND: ScopeKind = ScopeKind::Request;
     const ID: u8 = 1;
 }
-impl Scope for TransientScope {
+impl ScopeMarker for TransientScope {
     const KIND: ScopeKind = ScopeKind::Transient;
     const ID: u8 = 2;
 }
@@ -98,7 +98,7 @@ impl Scope for TransientScope {
     note = "a provider may only depend on providers that live at least as long: `app` providers may use `app` values; `request` providers may use `app` and `request` values; `transient` providers may use all three",
     note = "make the dependency longer-lived, or make the provider that uses it shorter-lived (`#[provider(scope = request)]`)"
 )]
-pub trait InjectableInto<S: Scope>: Scope {}
+pub trait InjectableInto<S: ScopeMarker>: ScopeMarker {}
 
 impl InjectableInto<AppScope> for AppScope {}
 impl InjectableInto<RequestScope> for AppScope {}
@@ -165,3 +165,16 @@ impl AccessById for AccessId<1> {
 )]
 pub trait Shareable: Access {}
 impl Shareable for SharedAccess {}
+
+#[cfg(test)]
+mod tests {
+    use super::{AppScope, RequestScope, ScopeKind, ScopeMarker, TransientScope};
+
+    #[test]
+    fn markers_name_their_kind() {
+        assert_eq!(<AppScope as ScopeMarker>::KIND, ScopeKind::App);
+        assert_eq!(<RequestScope as ScopeMarker>::KIND, ScopeKind::Request);
+        assert_eq!(<TransientScope as ScopeMarker>::KIND, ScopeKind::Transient);
+        assert_eq!(ScopeKind::Transient.as_str(), "transient");
+    }
+}

@@ -202,10 +202,6 @@ impl<T: Send + 'static> StoreAs<T> for crate::scope::ExclusiveAccess {
     type Cell = ExclusiveCell<T>;
 }
 
-/// The cell a provider's value lives in.
-#[doc(hidden)]
-pub type CellOf<P> = <<P as crate::Provider>::Access as StoreAs<<P as crate::Provider>::Output>>::Cell;
-
 /// Values of this access can be borrowed exclusively with `DepMut<T>`: those
 /// of `#[provider(exclusive)]` providers.
 #[diagnostic::on_unimplemented(

@@ -95,7 +95,7 @@ pub fn in_background<L, M, R>(
     serve: axum_providers::Serve<L, M, R>,
 ) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), axum_providers::ServeError>>)
 where
-    R: axum_providers::Registry,
+    R: axum_providers::registry::Registry,
     axum_providers::Serve<L, M, R>: std::future::IntoFuture<Output = Result<(), axum_providers::ServeError>>,
     <axum_providers::Serve<L, M, R> as std::future::IntoFuture>::IntoFuture: Send + 'static,
 {

@@ -1,7 +1,10 @@
-//! The open scope: the per-request (or hand-opened) cache of values, its
-//! state, and the handle the axum integration shares with the extractors.
+//! The open scope (its slots and its teardown entries, in one allocation)
+//! and the public driver of a request scope: [`SharedScope`] and the future
+//! of its closing before the response, [`BeforeResponse`].
 
 use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::task::{Context, Poll};
@@ -200,7 +203,7 @@ impl<R: Registry> ScopeInner<R> {
         })
         .await;
         // Values still held by a `Dep` go to the app's worker, with the final outcome.
-        if let Some(remainder) = closed.remainder {
+        if let Some(remainder) = closed.after_response {
             remainder.finish(closed.outcome);
         }
         closed.errors
@@ -233,10 +236,43 @@ struct Taken {
     later: Option<oneshot::Receiver<Outcome>>,
 }
 
-/// A request scope shared between the tower layer and the extractors: the
-/// layer puts it in the request's extensions, so that it travels with the
-/// request wherever a middleware moves it (`tokio::spawn`, tower's `Buffer`).
-#[doc(hidden)]
+/// A request scope, shared by whoever serves the request and the code that
+/// resolves values in it: the driver for integrating providers with a
+/// framework, which the axum layer uses.
+///
+/// The walk of one request: [`open`](SharedScope::open) a scope when the
+/// request arrives and let it travel with the request (the axum layer puts it
+/// in the request's extensions, so that it survives a middleware that moves
+/// the request to another task); resolve values through a
+/// [`resolver`](SharedScope::resolver); when the response is ready, await
+/// [`close_before_response`](SharedScope::close_before_response) with the
+/// response's outcome, answer with the response it may have replaced, and
+/// hand the rest ([`AfterResponse`](crate::AfterResponse)) to the response's
+/// body to [`finish`](crate::AfterResponse::finish) when it ends. A request
+/// that goes away first is [`abandon`](SharedScope::abandon)ed.
+///
+/// ```
+/// # use axum_providers_core as axum_providers;
+/// use axum_providers::{App, Outcome, SharedScope};
+/// # use axum_providers::{Registry, ProviderEntry};
+/// # struct AppProviders;
+/// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let app = App::<AppProviders>::builder().build().await?;
+/// let scope = SharedScope::open(&app);
+/// let mut request = (); // what providers may borrow: for HTTP, the request's head
+/// let mut resolver = scope.resolver(&mut request);
+/// // ... `resolver.shared::<T>().await?` for each value the handler asks for ...
+/// # drop(resolver);
+/// let closed = scope.close_before_response(Outcome::Success).await;
+/// closed.errors?; // every failure is logged; a success turned into an error is in `closed.replaced`
+/// if let Some(after_response) = closed.after_response {
+///     after_response.finish(closed.outcome); // when the body has been sent
+/// }
+/// # app.shutdown().await?;
+/// # Ok(()) }
+/// ```
 pub struct SharedScope<R: Registry>(Arc<ScopeInner<R>>);
 
 impl<R: Registry> Clone for SharedScope<R> {
@@ -246,13 +282,15 @@ impl<R: Registry> Clone for SharedScope<R> {
 }
 
 impl<R: Registry> SharedScope<R> {
-    /// Opens a request scope of `app`.
+    /// Opens a request scope of `app`. Until it closes, a shutdown of `app`
+    /// waits for it.
     #[must_use]
     pub fn open(app: &App<R>) -> Self {
         Self(Arc::new(ScopeInner::new(app.clone())))
     }
 
-    /// A resolver over this scope with `context` (the request's parts).
+    /// A resolver over this scope; `context` is what providers may borrow
+    /// from the request (for HTTP, its `http::request::Parts`).
     pub fn resolver<'r>(&'r self, context: &'r mut (dyn Any + Send)) -> Resolver<'r, R> {
         self.0.resolver(Some(context))
     }
@@ -265,19 +303,16 @@ impl<R: Registry> SharedScope<R> {
         extensions.get::<Self>().cloned()
     }
 
-    /// Tears down the before-response part, polling each teardown with
-    /// `cx`; when one is still in progress, the rest is to be polled with
-    /// [`Closing::poll_close`].
-    ///
-    /// # Errors
-    ///
-    /// The [`Closing`] to poll when a teardown did not finish at once.
-    pub fn close_before_response(
-        &self,
-        outcome: Outcome,
-        cx: &mut Context<'_>,
-    ) -> Result<Closed<R>, Box<Closing<R>>> {
-        self.0.close(outcome, false, cx)
+    /// Closes the scope once the response is ready, before it is sent: the
+    /// future runs the teardowns of the before-response part, in reverse
+    /// order of setup, with `outcome` (the response's; a provider failure in
+    /// this scope makes it [`Outcome::SetupFailed`]), and resolves with what
+    /// to answer and what is left for after the response. Dropped before it
+    /// finished (the request went away), the teardown in progress and the
+    /// rest run on the app's worker with [`Outcome::Cancelled`].
+    #[must_use = "the scope closes only when the future is polled"]
+    pub fn close_before_response(self, outcome: Outcome) -> BeforeResponse<R> {
+        BeforeResponse { state: Closure::Start(self, outcome) }
     }
 
     /// Closes without waiting (teardown runs on the app's worker).
@@ -301,7 +336,7 @@ impl<R: Registry> SharedScope<R> {
         &self.0.app
     }
 
-    /// `true` once closed.
+    /// `true` once closed (or closing).
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.0.is_closed()
@@ -314,15 +349,38 @@ impl<R: Registry> SharedScope<R> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::scope::{AppScope, RequestScope, Scope as ScopeMarker, ScopeKind, TransientScope};
+/// The before-response closing of a request scope, as a future
+/// ([`SharedScope::close_before_response`]). Most teardowns finish at once,
+/// and then so does the first poll; one in progress (a commit waiting for its
+/// database) is polled with the request's own waker.
+pub struct BeforeResponse<R: Registry> {
+    state: Closure<R>,
+}
 
-    #[test]
-    fn markers_name_their_kind() {
-        assert_eq!(<AppScope as ScopeMarker>::KIND, ScopeKind::App);
-        assert_eq!(<RequestScope as ScopeMarker>::KIND, ScopeKind::Request);
-        assert_eq!(<TransientScope as ScopeMarker>::KIND, ScopeKind::Transient);
-        assert_eq!(ScopeKind::Transient.as_str(), "transient");
+enum Closure<R: Registry> {
+    Start(SharedScope<R>, Outcome),
+    TearingDown(Box<Closing<R>>),
+    Done,
+}
+
+impl<R: Registry> Future for BeforeResponse<R> {
+    type Output = Closed<R>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Closed<R>> {
+        let mut closing = match std::mem::replace(&mut self.state, Closure::Done) {
+            Closure::Start(scope, outcome) => match scope.0.close(outcome, false, cx) {
+                Ok(closed) => return Poll::Ready(closed),
+                Err(closing) => closing,
+            },
+            Closure::TearingDown(closing) => closing,
+            Closure::Done => return Poll::Ready(Closed::nothing(Outcome::Cancelled)),
+        };
+        match closing.poll_close(cx) {
+            Poll::Ready(closed) => Poll::Ready(closed),
+            Poll::Pending => {
+                self.state = Closure::TearingDown(closing);
+                Poll::Pending
+            }
+        }
     }
 }
