@@ -12,7 +12,6 @@ use tokio::time::Instant;
 
 use crate::deferred::Deferred;
 use crate::error::{BuildError, ProviderError, TeardownError, TeardownErrors};
-use crate::hand_scope::Scope;
 use crate::held::Cell;
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
@@ -80,6 +79,9 @@ pub(crate) struct AppInner<R: Registry> {
     shutdown_timeout: Duration,
     pub(crate) scopes: OpenScopes,
     cancellation: Cancellation,
+    /// Set once every app-scoped value was set up: from then on, an
+    /// app-scoped dependency is always ready.
+    built: AtomicBool,
     /// Set when a shutdown starts.
     shutting_down: AtomicBool,
     /// Set when app teardown starts: app values with a teardown are no
@@ -119,6 +121,12 @@ impl<R: Registry> AppInner<R> {
     #[inline]
     pub(crate) fn is_tearing_down(&self) -> bool {
         self.tearing_down.load(Ordering::Acquire)
+    }
+
+    /// `true` once every app-scoped value was set up (by `build`).
+    #[inline]
+    pub(crate) fn is_built(&self) -> bool {
+        self.built.load(Ordering::Relaxed)
     }
 
     /// `true` once a shutdown started.
@@ -163,28 +171,6 @@ impl<R: Registry> App<R> {
 
     pub(crate) fn inner(&self) -> &AppInner<R> {
         &self.inner
-    }
-
-    /// Runs the health checks of the app-scoped values that have one
-    /// (`#[provider(scope = app, health = ..)]`), concurrently, each bounded by
-    /// `timeout`.
-    pub async fn health(&self, timeout: Duration) -> crate::HealthReport {
-        crate::health::run::<R>(&self.inner, timeout).await
-    }
-
-    /// The dependency graph of this app's providers (Mermaid or DOT).
-    #[must_use]
-    pub fn graph(&self) -> crate::Graph {
-        crate::Graph::of::<R>()
-    }
-
-    /// Opens a scope by hand, outside HTTP: for a CLI job, a worker, a test.
-    ///
-    /// Providers that take HTTP extractors cannot run in it (resolving them
-    /// returns an error naming the extractor).
-    #[must_use]
-    pub fn scope(&self) -> Scope<R> {
-        Scope::new(self.clone())
     }
 
     /// The app-scoped `T` (for request-scoped values, open a [`scope`](App::scope)).
@@ -461,6 +447,7 @@ impl<R: Registry> AppBuilder<R> {
             shutdown_timeout: self.shutdown_timeout,
             scopes: OpenScopes::default(),
             cancellation: Cancellation::default(),
+            built: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
             tearing_down: AtomicBool::new(false),
             shutdown: tokio::sync::Mutex::new(()),
@@ -487,6 +474,7 @@ impl<R: Registry> AppBuilder<R> {
             failure
         };
         let Some(source) = failure else {
+            inner.built.store(true, Ordering::Release);
             return Ok(App { inner });
         };
         tracing::error!(provider = source.provider(), error = %source, "app startup failed");

@@ -113,6 +113,14 @@ fn short_type_name(full: &str) -> String {
     out
 }
 
+impl<R: Registry> crate::App<R> {
+    /// The dependency graph of this app's providers (Mermaid or DOT).
+    #[must_use]
+    pub fn graph(&self) -> Graph {
+        Graph::of::<R>()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::short_type_name;

@@ -21,11 +21,18 @@ pub struct Scope<R: Registry> {
     inner: Arc<ScopeInner<R>>,
 }
 
-impl<R: Registry> Scope<R> {
-    pub(crate) fn new(app: App<R>) -> Self {
-        Self { inner: Arc::new(ScopeInner::new(app)) }
+impl<R: Registry> App<R> {
+    /// Opens a scope by hand, outside HTTP: for a CLI job, a worker, a test.
+    ///
+    /// Providers that take HTTP extractors cannot run in it (resolving them
+    /// returns an error naming the extractor).
+    #[must_use]
+    pub fn scope(&self) -> Scope<R> {
+        Scope { inner: Arc::new(ScopeInner::new(self.clone())) }
     }
+}
 
+impl<R: Registry> Scope<R> {
     /// Shared access to the scope's `T`, set up on first use.
     ///
     /// # Errors

@@ -72,8 +72,9 @@ pub use uses::ProvidedSet;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::dep::HandOut;
-    pub use crate::health::{HealthCheck, app_value};
+    pub use crate::health::app_value;
     pub use crate::held::Cell;
+    pub use crate::provider::HealthCheck;
     pub use crate::provider::depth;
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
     pub use crate::slot::{Slot, SlotTable};

@@ -187,7 +187,11 @@ impl<'r, R: Registry> Resolver<'r, R> {
     fn available_now(&self, index: usize) -> bool {
         let entry = &R::PROVIDERS[index];
         match (entry.scope(), self.scope) {
-            (ScopeKind::App, _) => (entry.is_set)(&self.app.slots) || self.sets_up_now(index),
+            // Every app-scoped value exists once the app is built (after its
+            // teardown, asking for it fails at once, without waiting).
+            (ScopeKind::App, _) => {
+                self.app.is_built() || (entry.is_set)(&self.app.slots) || self.sets_up_now(index)
+            }
             (ScopeKind::Request, Some(scope)) => (entry.is_set)(&scope.slots) || self.sets_up_now(index),
             // A transient dependency is made for its consumer: never on the
             // spot, where a failure would leave one made for nothing.
