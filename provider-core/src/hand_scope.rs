@@ -5,10 +5,11 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::dep::{Dep, DepMut};
 use crate::error::{ProviderError, TeardownErrors};
+use crate::open_scope::ScopeInner;
 use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
+use crate::resolver::Resolver;
 use crate::scope::Shareable;
-use crate::shared_scope::ScopeInner;
 use crate::teardown::Lendable;
 
 /// A scope opened by hand: for CLI jobs, workers and tests.
@@ -45,7 +46,7 @@ impl<R: Registry> Scope<R> {
         T: Send + Sync + 'static,
         <R as Provides<T>>::Access: Shareable,
     {
-        self.inner.resolver(None).shared::<T>().await
+        Resolver::in_scope(&self.inner, None).shared::<T>().await
     }
 
     /// Exclusive access to the scope's `T`, set up on first use.
@@ -59,7 +60,7 @@ impl<R: Registry> Scope<R> {
         <R as Provides<T>>::Access: Lendable<T>,
         T: Send + 'static,
     {
-        self.inner.resolver(None).exclusive::<T>().await
+        Resolver::in_scope(&self.inner, None).exclusive::<T>().await
     }
 
     /// Closes the scope: every value set up in it is torn down, in reverse order

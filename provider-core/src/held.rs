@@ -9,9 +9,20 @@
 //! it, sends the value to the waiting teardown. Nothing polls: the waiter is
 //! woken by that drop.
 
+use std::any::Any;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::oneshot;
+
+/// A value released by its last handle, on its way to its teardown. Boxed
+/// (only values still held as their scope closes take this way), so that one
+/// channel type serves every provided type.
+pub(crate) type ReleasedValue = Box<dyn Any + Send>;
+
+/// Where a released value is sent: set when its scope closes while the value
+/// is still held.
+#[doc(hidden)]
+pub struct Waiter<T>(OnceLock<Box<dyn FnOnce(T) + Send + Sync>>);
 
 /// How a value is kept in its allocation: shared values as they are (read by
 /// every `Dep` at once), exclusive ones behind a lock that lends them to one
@@ -25,7 +36,7 @@ pub trait Cell: Send + Sync + Sized + 'static {
     /// Takes the value back (`None` only if it was taken already).
     fn take(&mut self) -> Option<Self::Value>;
     /// Where the value goes when the last handle is dropped.
-    fn waiter(&self) -> &OnceLock<oneshot::Sender<Self::Value>>;
+    fn waiter(&self) -> &Waiter<Self::Value>;
 }
 
 /// A shared value, read in place by every `Dep`. (The `Option` only lets
@@ -33,28 +44,30 @@ pub trait Cell: Send + Sync + Sized + 'static {
 #[doc(hidden)]
 pub struct SharedCell<T> {
     pub(crate) value: Option<T>,
-    waiter: OnceLock<oneshot::Sender<T>>,
+    waiter: Waiter<T>,
 }
 
 impl<T: Send + Sync + 'static> Cell for SharedCell<T> {
     type Value = T;
 
     fn new(value: T) -> Self {
-        Self { value: Some(value), waiter: OnceLock::new() }
+        Self { value: Some(value), waiter: Waiter(OnceLock::new()) }
     }
 
     fn take(&mut self) -> Option<T> {
         self.value.take()
     }
 
-    fn waiter(&self) -> &OnceLock<oneshot::Sender<T>> {
+    fn waiter(&self) -> &Waiter<T> {
         &self.waiter
     }
 }
 
 impl<T> Drop for SharedCell<T> {
     fn drop(&mut self) {
-        send_to_waiter(&mut self.waiter, self.value.take());
+        if self.waiter.is_set() {
+            self.waiter.send(self.value.take());
+        }
     }
 }
 
@@ -63,21 +76,21 @@ impl<T> Drop for SharedCell<T> {
 #[doc(hidden)]
 pub struct ExclusiveCell<T> {
     value: Mutex<Option<T>>,
-    waiter: OnceLock<oneshot::Sender<T>>,
+    waiter: Waiter<T>,
 }
 
 impl<T: Send + 'static> Cell for ExclusiveCell<T> {
     type Value = T;
 
     fn new(value: T) -> Self {
-        Self { value: Mutex::new(Some(value)), waiter: OnceLock::new() }
+        Self { value: Mutex::new(Some(value)), waiter: Waiter(OnceLock::new()) }
     }
 
     fn take(&mut self) -> Option<T> {
         self.value.get_mut().unwrap_or_else(PoisonError::into_inner).take()
     }
 
-    fn waiter(&self) -> &OnceLock<oneshot::Sender<T>> {
+    fn waiter(&self) -> &Waiter<T> {
         &self.waiter
     }
 }
@@ -96,18 +109,25 @@ impl<T> ExclusiveCell<T> {
 
 impl<T> Drop for ExclusiveCell<T> {
     fn drop(&mut self) {
-        let value = self.value.get_mut().unwrap_or_else(PoisonError::into_inner).take();
-        send_to_waiter(&mut self.waiter, value);
+        if self.waiter.is_set() {
+            self.waiter.send(self.value.get_mut().unwrap_or_else(PoisonError::into_inner).take());
+        }
     }
 }
 
-/// The last handle of a value whose scope closed while it was held: the
-/// value goes to its teardown.
-fn send_to_waiter<T>(waiter: &mut OnceLock<oneshot::Sender<T>>, value: Option<T>) {
-    if let Some(waiter) = waiter.take()
-        && let Some(value) = value
-    {
-        let _gone = waiter.send(value);
+impl<T> Waiter<T> {
+    fn is_set(&self) -> bool {
+        self.0.get().is_some()
+    }
+
+    /// The last handle of a value whose scope closed while it was held: the
+    /// value goes to its teardown.
+    fn send(&mut self, value: Option<T>) {
+        if let Some(send) = self.0.take()
+            && let Some(value) = value
+        {
+            send(value);
+        }
     }
 }
 
@@ -120,9 +140,12 @@ pub(crate) fn into_value<C: Cell>(handle: Arc<C>) -> Result<Option<C::Value>, Ar
 
 /// Gives up `handle` and returns where the value arrives once every other
 /// handle is dropped (at once if this was the last one).
-pub(crate) fn release<C: Cell>(handle: Arc<C>) -> oneshot::Receiver<C::Value> {
+pub(crate) fn release<C: Cell>(handle: Arc<C>) -> oneshot::Receiver<ReleasedValue> {
     let (sender, receiver) = oneshot::channel();
-    let _first = handle.waiter().set(sender);
+    let send = move |value: C::Value| {
+        let _gone = sender.send(Box::new(value) as ReleasedValue);
+    };
+    let _first = handle.waiter().0.set(Box::new(send));
     drop(handle);
     receiver
 }
@@ -138,13 +161,15 @@ mod tests {
         let mut arrived = release(first);
         assert!(arrived.try_recv().is_err(), "still held by `second`");
         drop(second);
-        assert_eq!(arrived.try_recv().ok().as_deref(), Some("value"));
+        let arrived = arrived.try_recv().ok().and_then(|value| value.downcast::<String>().ok());
+        assert_eq!(arrived.as_deref().map(String::as_str), Some("value"));
     }
 
     #[test]
     fn a_value_no_one_holds_arrives_at_once() {
         let only = Arc::new(ExclusiveCell::new(7_u8));
-        assert_eq!(release(only).try_recv().ok(), Some(7));
+        let arrived = release(only).try_recv().ok().and_then(|value| value.downcast::<u8>().ok());
+        assert_eq!(arrived.as_deref(), Some(&7));
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //!   framework (the axum layer is built on it).
 
 mod app;
+mod builder;
 mod closing;
 mod deferred;
 mod dep;
@@ -35,6 +36,7 @@ mod graph;
 mod hand_scope;
 mod health;
 mod held;
+mod open_scope;
 mod outcome;
 mod provider;
 mod resolver;
@@ -45,7 +47,8 @@ mod slot;
 mod teardown;
 mod uses;
 
-pub use app::{App, AppBuilder};
+pub use app::App;
+pub use builder::AppBuilder;
 pub use closing::{AfterResponse, Closed, OutcomeSender};
 pub use dep::{Dep, DepMut};
 pub use error::{

@@ -117,9 +117,10 @@ pub struct ProviderEntry<R: Registry> {
     health: Option<HealthCheck>,
     deps: &'static [usize],
     output: fn() -> &'static str,
-    pub(crate) sets_up_now: bool,
     pub(crate) setup: SetupFn<R>,
-    pub(crate) setup_now: SetupNowFn<R>,
+    /// Only for a provider that can be set up on the spot: the others'
+    /// futures are not compiled a second time for it.
+    pub(crate) setup_now: Option<SetupNowFn<R>>,
     /// Whether the provider's slot in a table is set.
     pub(crate) is_set: fn(&R::Slots) -> bool,
     /// The value in the provider's slot in a table, type-erased.
@@ -142,9 +143,8 @@ impl<R: Registry> ProviderEntry<R> {
             health: P::HEALTH,
             deps: P::DEPS,
             output: std::any::type_name::<P::Output>,
-            sets_up_now: P::SETS_UP_NOW,
             setup: crate::resolver::setup_boxed::<R, P>,
-            setup_now: crate::resolver::setup_now::<R, P>,
+            setup_now: if P::SETS_UP_NOW { Some(crate::resolver::setup_now::<R, P>) } else { None },
             is_set: slot_is_set::<R, P::Output>,
             stored: slot_value::<R, P::Output>,
         }

@@ -15,9 +15,9 @@ use crate::app::AppInner;
 use crate::dep::{Dep, DepMut, HandOut};
 use crate::error::ProviderError;
 use crate::held::Cell;
+use crate::open_scope::ScopeInner;
 use crate::provider::{Provider, Provides, Registry, Setup};
-use crate::scope::{ScopeKind, ScopeMarker};
-use crate::shared_scope::ScopeInner;
+use crate::scope::{AppScope, InjectableInto, ScopeKind, ScopeMarker};
 use crate::teardown::{BoxFuture, Entry, Lendable, Produced, Stored};
 
 /// Resolves provided values for one consumer at a time.
@@ -42,6 +42,12 @@ impl<'r, R: Registry> Resolver<'r, R> {
         context: Option<&'r mut (dyn Any + Send)>,
     ) -> Self {
         Self { app, scope, context }
+    }
+
+    /// A resolver over `scope`, with `context` (the request's parts, for
+    /// providers that use the request).
+    pub(crate) fn in_scope(scope: &'r ScopeInner<R>, context: Option<&'r mut (dyn Any + Send)>) -> Self {
+        Self { app: scope.app().inner(), scope: Some(scope), context }
     }
 
     /// The context of the current scope (for HTTP: the request's `Parts`), if it
@@ -129,10 +135,8 @@ impl<'r, R: Registry> Resolver<'r, R> {
                 }
             }
         }
-        if !self.sets_up_now(index) {
-            return None;
-        }
-        let result = (R::PROVIDERS[index].setup_now)(self);
+        let setup_now = R::PROVIDERS[index].setup_now.filter(|_| self.sets_up_now(index))?;
+        let result = setup_now(self);
         Some(self.noted(result).and_then(|stored| self.found::<T>(kind, stored)))
     }
 
@@ -178,7 +182,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     /// up, so that a future is never started and then dropped.
     fn sets_up_now(&self, index: usize) -> bool {
         let entry = &R::PROVIDERS[index];
-        entry.sets_up_now
+        entry.setup_now.is_some()
             && !self.overridden(index)
             && !self.traced()
             && entry.deps().iter().all(|&dep| self.available_now(dep))
@@ -227,8 +231,8 @@ impl<'r, R: Registry> Resolver<'r, R> {
         if set {
             return Ok(());
         }
-        if self.sets_up_now(index) {
-            let result = (entry.setup_now)(self);
+        if let Some(setup_now) = entry.setup_now.filter(|_| self.sets_up_now(index)) {
+            let result = setup_now(self);
             return self.noted(result).map(drop);
         }
         let result = self.boxed_setup(index).await;
@@ -288,6 +292,23 @@ impl<'r, R: Registry> Resolver<'r, R> {
             }
             _ => Ok(Some(handle)),
         }
+    }
+}
+
+impl<R: Registry> crate::App<R> {
+    /// The app-scoped `T` (for request-scoped values, open a [`scope`](App::scope)).
+    ///
+    /// # Errors
+    ///
+    /// After [`shutdown`](App::shutdown), for a value whose teardown ran.
+    /// (Before it, never: app-scoped values all exist from `build` on.)
+    pub async fn get<T>(&self) -> Result<crate::Dep<T>, ProviderError>
+    where
+        R: Provides<T>,
+        T: Send + Sync + 'static,
+        <R as Provides<T>>::Scope: InjectableInto<AppScope>,
+    {
+        Resolver::new(self.inner(), None, None).shared::<T>().await
     }
 }
 

@@ -9,9 +9,10 @@ use std::task::{Context, Poll, ready};
 
 use crate::dep::HandOut;
 use crate::error::{BoxError, TeardownError};
-use crate::held::{self, Cell, ExclusiveCell, SharedCell};
+use crate::held::{self, Cell, ExclusiveCell, ReleasedValue, SharedCell};
 use crate::outcome::Outcome;
 use futures_util::FutureExt as _;
+use tokio::sync::oneshot;
 
 /// A boxed, sendable future.
 #[doc(hidden)]
@@ -218,9 +219,6 @@ impl<T: Send + 'static> Lendable<T> for crate::scope::ExclusiveAccess {}
 #[doc(hidden)]
 pub type Stored = Arc<dyn Any + Send + Sync>;
 
-/// A value released by its last handle, on its way to its teardown.
-type ReleasedValue = Box<dyn Any + Send>;
-
 /// Takes the value of `stored` (an `Arc<C>`) out of its only handle and
 /// hands it to `run`; `stored` back while another handle holds it.
 fn take_into<C: Cell>(stored: Stored, run: &mut TeardownFn, outcome: Outcome) -> Result<(), Stored> {
@@ -236,10 +234,8 @@ fn take_into<C: Cell>(stored: Stored, run: &mut TeardownFn, outcome: Outcome) ->
 
 /// Gives up `stored` (an `Arc<C>`): resolves with the value once its last
 /// handle is dropped.
-fn wait_for_release<C: Cell>(stored: Stored) -> BoxFuture<'static, Option<ReleasedValue>> {
-    let Ok(handle) = stored.downcast::<C>() else { return Box::pin(std::future::ready(None)) };
-    let released = held::release(handle);
-    Box::pin(async move { released.await.ok().map(|value| Box::new(value) as ReleasedValue) })
+fn wait_for_release<C: Cell>(stored: Stored) -> Option<oneshot::Receiver<ReleasedValue>> {
+    Some(held::release(stored.downcast::<C>().ok()?))
 }
 
 /// Hands a released value (a `C::Value`) to `run`.
@@ -276,7 +272,7 @@ pub(crate) struct Entry {
     value: Stored,
     teardown: Option<TeardownFn>,
     take: fn(Stored, &mut TeardownFn, Outcome) -> Result<(), Stored>,
-    release: fn(Stored) -> BoxFuture<'static, Option<ReleasedValue>>,
+    release: fn(Stored) -> Option<oneshot::Receiver<ReleasedValue>>,
     give: fn(ReleasedValue, &mut TeardownFn, Outcome),
 }
 
@@ -321,9 +317,9 @@ impl Entry {
     /// it (at once if none holds it): woken by the last drop.
     pub(crate) async fn released(self) -> Released {
         let Self { provider, value, teardown, release, give, .. } = self;
-        let value = match teardown {
-            Some(_) => release(value).await,
-            None => None,
+        let value = match (teardown.is_some(), release(value)) {
+            (true, Some(released)) => released.await.ok(),
+            _ => None,
         };
         Released { provider, value, teardown, give }
     }
