@@ -12,12 +12,11 @@ use tokio::time::Instant;
 
 use crate::deferred::Deferred;
 use crate::error::{TeardownError, TeardownErrors};
-use crate::held::Cell;
 use crate::outcome::Outcome;
 use crate::provider::Registry;
 use crate::shutdown::{Cancellation, OpenScopes};
-use crate::slot::{Slot, SlotTable};
-use crate::teardown::{BoxFuture, Entry, Stored, TeardownFn, TeardownTiming};
+use crate::slot::SlotTable;
+use crate::teardown::{BoxFuture, Entry, Stored};
 
 /// How long, after a shutdown's deadline, the cancelled work gets to end
 /// and its teardowns to run, before app teardown starts regardless: the
@@ -114,17 +113,8 @@ impl<R: Registry> AppInner<R> {
         self.built.store(true, Ordering::Release);
     }
 
-    /// Keeps an app-scoped value just set up.
-    pub(crate) fn keep<C: Cell>(
-        &self,
-        slot: &Slot<C>,
-        handle: Arc<C>,
-        provider: &'static str,
-        teardown: Option<TeardownFn>,
-    ) {
-        let Some(teardown) = teardown else { return slot.own(handle) };
-        slot.lend(&handle);
-        let entry = Entry::new(provider, TeardownTiming::BeforeResponse, handle, Some(teardown));
+    /// Remembers the teardown entry of an app-scoped value just set up.
+    pub(crate) fn push(&self, entry: Entry) {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).push(entry);
     }
 

@@ -10,7 +10,7 @@
 //! woken by that drop.
 
 use std::any::Any;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::oneshot;
 
@@ -22,7 +22,10 @@ pub(crate) type ReleasedValue = Box<dyn Any + Send>;
 /// Where a released value is sent: set when its scope closes while the value
 /// is still held.
 #[doc(hidden)]
-pub struct Waiter<T>(OnceLock<Box<dyn FnOnce(T) + Send + Sync>>);
+pub struct Waiter<T>(parking_lot::Mutex<Option<SendValue<T>>>);
+
+/// Sends a released value to its teardown.
+type SendValue<T> = Box<dyn FnOnce(T) + Send + Sync>;
 
 /// How a value is kept in its allocation: shared values as they are (read by
 /// every `Dep` at once), exclusive ones behind a lock that lends them to one
@@ -51,7 +54,7 @@ impl<T: Send + Sync + 'static> Cell for SharedCell<T> {
     type Value = T;
 
     fn new(value: T) -> Self {
-        Self { value: Some(value), waiter: Waiter(OnceLock::new()) }
+        Self { value: Some(value), waiter: Waiter(parking_lot::Mutex::new(None)) }
     }
 
     fn take(&mut self) -> Option<T> {
@@ -83,7 +86,7 @@ impl<T: Send + 'static> Cell for ExclusiveCell<T> {
     type Value = T;
 
     fn new(value: T) -> Self {
-        Self { value: Mutex::new(Some(value)), waiter: Waiter(OnceLock::new()) }
+        Self { value: Mutex::new(Some(value)), waiter: Waiter(parking_lot::Mutex::new(None)) }
     }
 
     fn take(&mut self) -> Option<T> {
@@ -116,14 +119,14 @@ impl<T> Drop for ExclusiveCell<T> {
 }
 
 impl<T> Waiter<T> {
-    fn is_set(&self) -> bool {
-        self.0.get().is_some()
+    fn is_set(&mut self) -> bool {
+        self.0.get_mut().is_some()
     }
 
     /// The last handle of a value whose scope closed while it was held: the
     /// value goes to its teardown.
     fn send(&mut self, value: Option<T>) {
-        if let Some(send) = self.0.take()
+        if let Some(send) = self.0.get_mut().take()
             && let Some(value) = value
         {
             send(value);
@@ -145,7 +148,7 @@ pub(crate) fn release<C: Cell>(handle: Arc<C>) -> oneshot::Receiver<ReleasedValu
     let send = move |value: C::Value| {
         let _gone = sender.send(Box::new(value) as ReleasedValue);
     };
-    let _first = handle.waiter().0.set(Box::new(send));
+    *handle.waiter().0.lock() = Some(Box::new(send));
     drop(handle);
     receiver
 }

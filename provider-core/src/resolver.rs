@@ -67,9 +67,12 @@ impl<'r, R: Registry> Resolver<'r, R> {
         R: Provides<T>,
         T: Send + Sync + 'static,
     {
-        let handle = match self.ready::<T>() {
-            Some(ready) => ready?,
-            None => self.set_up::<T>().await?,
+        let handle = match self.in_slot::<T>() {
+            Some(handle) => handle,
+            None => {
+                let stored = self.resolve(<R as Provides<T>>::INDEX).await?;
+                self.found::<T>(stored)?
+            }
         };
         <R as Provides<T>>::Cell::share(handle).ok_or_else(|| not_shareable(<R as Provides<T>>::NAME))
     }
@@ -90,9 +93,12 @@ impl<'r, R: Registry> Resolver<'r, R> {
         if <<R as Provides<T>>::Scope as ScopeMarker>::KIND == ScopeKind::App {
             return Err(not_lendable(name));
         }
-        let handle = match self.ready::<T>() {
-            Some(ready) => ready?,
-            None => self.set_up::<T>().await?,
+        let handle = match self.in_slot::<T>() {
+            Some(handle) => handle,
+            None => {
+                let stored = self.resolve(<R as Provides<T>>::INDEX).await?;
+                self.found::<T>(stored)?
+            }
         };
         <R as Provides<T>>::Cell::lend(handle).map_err(|busy| match busy {
             true => ProviderError::exclusive(name, std::any::type_name::<T>()),
@@ -100,70 +106,61 @@ impl<'r, R: Registry> Resolver<'r, R> {
         })
     }
 
-    /// The value of the provider of `T` if it can be had without awaiting:
-    /// in its slot, or set up on the spot. `None` when it needs a future.
+    /// The value of the provider of `T` in its slot: a request value of an
+    /// open scope, an app value whose teardown has not started.
     #[inline]
-    fn ready<T>(&mut self) -> Option<Result<Handle<R, T>, ProviderError>>
+    fn in_slot<T>(&self) -> Option<Handle<R, T>>
     where
         R: Provides<T>,
     {
-        let index = <R as Provides<T>>::INDEX;
-        let name = <R as Provides<T>>::NAME;
-        let kind = <<R as Provides<T>>::Scope as ScopeMarker>::KIND;
-        match kind {
-            ScopeKind::App => {
-                let app = self.app;
-                if let Some(handle) = R::slot(&app.slots).get(!app.is_tearing_down()) {
-                    return Some(Ok(handle));
-                }
-                if app.was_set_up(index) {
-                    return Some(Err(torn_down(name)));
-                }
-            }
+        match <<R as Provides<T>>::Scope as ScopeMarker>::KIND {
+            ScopeKind::App => R::slot(&self.app.slots).get(!self.app.is_tearing_down()),
             ScopeKind::Request => {
-                let Some(scope) = self.scope else { return Some(Err(at_build(name))) };
+                let scope = self.scope?;
                 if scope.is_closed() {
-                    return Some(Err(closed(name)));
+                    return None;
                 }
-                if let Some(handle) = R::slot(&scope.slots).get(true) {
-                    return Some(Ok(handle));
-                }
+                R::slot(&scope.slots).get(true)
             }
-            ScopeKind::Transient => {
-                if self.scope.is_none() {
-                    return Some(Err(at_build(name)));
-                }
-            }
+            ScopeKind::Transient => None,
         }
-        let setup_now = R::PROVIDERS[index].setup_now.filter(|_| self.sets_up_now(index))?;
-        let result = setup_now(self);
-        Some(self.noted(result).and_then(|stored| self.found::<T>(kind, stored)))
     }
 
-    /// Sets the value of the provider of `T` up through its future.
-    async fn set_up<T>(&mut self) -> Result<Handle<R, T>, ProviderError>
+    /// The value of the provider of `T` just set up: in its slot, or handed
+    /// back (transient).
+    fn found<T>(&self, stored: Option<Stored>) -> Result<Handle<R, T>, ProviderError>
     where
         R: Provides<T>,
     {
-        let kind = <<R as Provides<T>>::Scope as ScopeMarker>::KIND;
-        let result = self.boxed_setup(<R as Provides<T>>::INDEX).await;
-        let stored = self.noted(result)?;
-        self.found::<T>(kind, stored)
-    }
-
-    /// The value just set up: in its slot, or handed back (transient).
-    fn found<T>(&self, kind: ScopeKind, stored: Option<Stored>) -> Result<Handle<R, T>, ProviderError>
-    where
-        R: Provides<T>,
-    {
-        let name = <R as Provides<T>>::NAME;
-        let handle = match (kind, stored, self.scope) {
-            (ScopeKind::App, _, _) => R::slot(&self.app.slots).get(true),
-            (ScopeKind::Request, _, Some(scope)) => R::slot(&scope.slots).get(true),
-            (_, Some(stored), _) => stored.downcast::<<R as Provides<T>>::Cell>().ok(),
-            _ => None,
+        let handle = match stored {
+            Some(stored) => stored.downcast::<<R as Provides<T>>::Cell>().ok(),
+            None => self.in_slot::<T>(),
         };
-        handle.ok_or_else(|| ProviderError::internal(name, "the value just set up was not found"))
+        handle.ok_or_else(|| {
+            ProviderError::internal(<R as Provides<T>>::NAME, "the value just set up was not found")
+        })
+    }
+
+    /// Sets up the value of provider `index`, which its slot does not hold,
+    /// or says why it cannot be had: on the spot when it can, through its
+    /// future otherwise. A transient value is handed back; the others are
+    /// in their slot.
+    async fn resolve(&mut self, index: usize) -> Result<Option<Stored>, ProviderError> {
+        let entry = &R::PROVIDERS[index];
+        let name = entry.name();
+        match (entry.scope(), self.scope) {
+            (ScopeKind::App, _) if self.app.was_set_up(index) => return Err(torn_down(name)),
+            (ScopeKind::App, _) => {}
+            (_, None) => return Err(at_build(name)),
+            (_, Some(scope)) if scope.is_closed() => return Err(closed(name)),
+            (_, Some(_)) => {}
+        }
+        if let Some(setup_now) = entry.setup_now.filter(|_| self.sets_up_now(index)) {
+            let result = setup_now(self);
+            return self.noted(result);
+        }
+        let result = self.boxed_setup(index).await;
+        self.noted(result)
     }
 
     /// Records a provider failure in the scope.
@@ -225,18 +222,12 @@ impl<'r, R: Registry> Resolver<'r, R> {
         let set = match (entry.scope(), self.scope) {
             (ScopeKind::App, _) => (entry.is_set)(&self.app.slots),
             (ScopeKind::Request, Some(scope)) => (entry.is_set)(&scope.slots),
-            (ScopeKind::Transient, Some(_)) => false,
-            (_, None) => return Err(at_build(entry.name())),
+            _ => false,
         };
         if set {
             return Ok(());
         }
-        if let Some(setup_now) = entry.setup_now.filter(|_| self.sets_up_now(index)) {
-            let result = setup_now(self);
-            return self.noted(result).map(drop);
-        }
-        let result = self.boxed_setup(index).await;
-        self.noted(result).map(drop)
+        self.resolve(index).await.map(drop)
     }
 
     /// Sets up `T` in this scope if it is not there yet, without handing it
@@ -280,7 +271,15 @@ impl<'r, R: Registry> Resolver<'r, R> {
         let handle = Arc::new(<<R as Provides<P::Output>>::Cell as Cell>::new(value));
         let kind = <P::Scope as ScopeMarker>::KIND;
         if kind == ScopeKind::App {
-            self.app.keep(R::slot(&self.app.slots), handle, P::NAME, teardown);
+            // Owned by its slot, or, with a teardown, by its entry.
+            let slot = R::slot(&self.app.slots);
+            match teardown {
+                None => slot.own(handle),
+                Some(teardown) => {
+                    slot.lend(&handle);
+                    self.app.push(Entry::new(P::NAME, P::TEARDOWN, handle, Some(teardown)));
+                }
+            }
             return Ok(None);
         }
         let Some(scope) = self.scope else { return Err(at_build(P::NAME)) };
