@@ -144,7 +144,7 @@ pub mod __private {
     pub use axum_providers_axum::__private::{RequestHead, error_kind, extract, request_parts};
     pub use axum_providers_core::__private::{
         AccessById, AccessId, BoxFuture, HealthCheck, Produced, ScopeById, ScopeId, Slot, SlotTable, Stored,
-        app_value, depth,
+        app_value, assert_acyclic,
     };
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;

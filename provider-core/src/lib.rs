@@ -78,7 +78,7 @@ pub mod __private {
     pub use crate::health::app_value;
     pub use crate::held::Cell;
     pub use crate::provider::HealthCheck;
-    pub use crate::provider::depth;
+    pub use crate::provider::assert_acyclic;
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
     pub use crate::slot::{Slot, SlotTable};
     pub use crate::teardown::BoxFuture;

@@ -42,10 +42,6 @@ pub trait Provider: Send + Sync + 'static {
 pub trait Setup<R: Registry>: Provider {
     /// Indexes (in `R::PROVIDERS`) of the providers this one depends on.
     const DEPS: &'static [usize];
-    /// `1 +` the largest `DEPTH` of the dependencies. Evaluating it for a
-    /// dependency cycle fails to compile with "cycle detected" (E0391) naming
-    /// every provider on the cycle.
-    const DEPTH: usize;
 
     /// `true` for a plain `fn` provider that takes only provided values and
     /// borrowed parts of the request: when its dependencies are ready, the
@@ -90,8 +86,6 @@ pub trait Provides<T>: Registry {
     const NAME: &'static str;
     /// Its index in [`Registry::PROVIDERS`].
     const INDEX: usize;
-    /// Its depth in the dependency graph (see [`Setup::DEPTH`]).
-    const DEPTH: usize;
     /// How the value is kept.
     #[doc(hidden)]
     type Cell: HandOut<Value = T>;
@@ -152,7 +146,7 @@ impl<R: Registry> ProviderEntry<R> {
 
     /// The provider's name.
     #[must_use]
-    pub fn name(&self) -> &'static str {
+    pub const fn name(&self) -> &'static str {
         self.name
     }
 
@@ -182,7 +176,7 @@ impl<R: Registry> ProviderEntry<R> {
 
     /// The indexes of its dependencies in the registry's list.
     #[must_use]
-    pub fn deps(&self) -> &'static [usize] {
+    pub const fn deps(&self) -> &'static [usize] {
         self.deps
     }
 
@@ -201,17 +195,88 @@ fn slot_value<R: Provides<T>, T>(slots: &R::Slots) -> Option<Stored> {
     R::slot(slots).get(true).map(|handle| handle as Stored)
 }
 
-/// `1 + max(depths)`: the depth of a provider whose dependencies have `depths`.
+/// Fails to compile, at the registry, when its providers depend on each
+/// other in a cycle, naming the cycle: `dependency cycle: a -> b -> a`.
+/// Walks the table of dependency indices depth-first (registries of up to
+/// 1024 providers; beyond, no check).
 #[doc(hidden)]
-#[must_use]
-pub const fn depth(depths: &[usize]) -> usize {
-    let mut max = 0;
-    let mut i = 0;
-    while i < depths.len() {
-        if depths[i] > max {
-            max = depths[i];
+pub const fn assert_acyclic<R: Registry>() {
+    const MAX: usize = 1024;
+    let providers = R::PROVIDERS;
+    let count = providers.len();
+    if count > MAX {
+        return;
+    }
+    // 0: not visited, 1: on the path, 2: done (no cycle through it).
+    let mut state = [0_u8; MAX];
+    // The path: each node with the position of the next dependency to visit.
+    let mut path = [0_usize; MAX];
+    let mut next = [0_usize; MAX];
+    let mut start = 0;
+    while start < count {
+        if state[start] == 0 {
+            let mut depth = 1;
+            path[0] = start;
+            next[0] = 0;
+            state[start] = 1;
+            while depth > 0 {
+                let node = path[depth - 1];
+                let deps = providers[node].deps();
+                if next[depth - 1] < deps.len() {
+                    let dep = deps[next[depth - 1]];
+                    next[depth - 1] += 1;
+                    if state[dep] == 1 {
+                        cycle_found(providers, &path, depth, dep);
+                    }
+                    if state[dep] == 0 {
+                        state[dep] = 1;
+                        path[depth] = dep;
+                        next[depth] = 0;
+                        depth += 1;
+                    }
+                } else {
+                    state[node] = 2;
+                    depth -= 1;
+                }
+            }
         }
+        start += 1;
+    }
+}
+
+/// Panics with the cycle that goes from `dep` along `path[..depth]` back to `dep`.
+const fn cycle_found<R: Registry>(
+    providers: &[ProviderEntry<R>],
+    path: &[usize],
+    depth: usize,
+    dep: usize,
+) -> ! {
+    let mut message = [0_u8; 2048];
+    let mut len = push(&mut message, 0, b"dependency cycle: ");
+    let mut i = 0;
+    while path[i] != dep {
         i += 1;
     }
-    max + 1
+    while i < depth {
+        len = push(&mut message, len, providers[path[i]].name().as_bytes());
+        len = push(&mut message, len, b" -> ");
+        i += 1;
+    }
+    len = push(&mut message, len, providers[dep].name().as_bytes());
+    len = push(&mut message, len, b"; a provider cannot depend, directly or through others, on itself");
+    let (text, _) = message.split_at(len);
+    match core::str::from_utf8(text) {
+        Ok(text) => panic!("{}", text),
+        Err(_) => panic!("dependency cycle"),
+    }
+}
+
+const fn push(buffer: &mut [u8], mut len: usize, bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while i < bytes.len() && len < buffer.len() {
+        buffer[len] = bytes[i];
+        len += 1;
+        i += 1;
+    }
+    len
 }

@@ -136,7 +136,6 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
                 }> as #private::AccessById>::Marker;
                 const NAME: &'static str = <#provider as #private::Provider>::NAME;
                 const INDEX: usize = #index;
-                const DEPTH: usize = <#provider as #private::Setup<#registry>>::DEPTH;
                 type Cell = <<Self as #private::Provides<#output>>::Access as #private::StoreAs<#output>>::Cell;
                 #[inline]
                 fn slot(slots: &__Slots) -> &#private::Slot<Self::Cell> {
@@ -150,11 +149,11 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
         quote_spanned! {provider.span()=> #private::Slot<<#registry as #private::Provides<#output>>::Cell> }
     });
     let empty_slots = args.providers.iter().map(|_| quote!(#private::Slot::new()));
-    let depths = args.providers.iter().map(|provider| {
-        quote_spanned! {provider.span()=>
-            const _: usize = <#provider as #private::Setup<#registry>>::DEPTH;
-        }
-    });
+    // Evaluated at compile time (`cargo check` included): a dependency cycle
+    // fails here, at the registry, naming the cycle.
+    let acyclic = quote_spanned! {registry.span()=>
+        const _: () = #private::assert_acyclic::<#registry>();
+    };
     quote! {
         #item
 
@@ -175,9 +174,7 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
                 type Slots = __Slots;
             }
             #(#provides)*
-            // Evaluated at compile time: a dependency cycle fails here with
-            // "cycle detected", naming every provider on the cycle.
-            #(#depths)*
+            #acyclic
         };
     }
 }

@@ -205,7 +205,6 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             #(#bounds)*
         {
             const DEPS: &'static [usize] = &[#(<__R as #private::Provides<#dep_types>>::INDEX),*];
-            const DEPTH: usize = #private::depth(&[#(<__R as #private::Provides<#dep_types>>::DEPTH),*]);
 
             #sets_up_now
 
