@@ -21,8 +21,8 @@ use crate::teardown::{BoxFuture, Lendable};
 /// it, like axum's `State<T>` needs `T: FromRef<S>`: a router that uses them
 /// and was never given the app container does not compile. The container
 /// (`App<R>`) implements it; give it to the router with `with_providers`. A
-/// state of your own implements it in one line, and its router adds
-/// `app.layer()`:
+/// state of your own implements it in one line, and its router adds the
+/// request-scope layer, `.layer(ProvidersLayer::new(&app))`:
 ///
 /// ```
 /// # use axum_providers_core::{App, ProviderState, Registry, ProviderEntry};
@@ -41,7 +41,7 @@ use crate::teardown::{BoxFuture, Lendable};
 #[diagnostic::on_unimplemented(
     message = "the router state `{Self}` does not carry an app container",
     label = "`Dep` and `DepMut` need a router that was given the app container",
-    note = "call `.with_providers(&app)` on the router, or implement `ProviderState` for your own state type and add `.layer(app.layer())`"
+    note = "call `.with_providers(&app)` on the router, or implement `ProviderState` for your own state type and add `.layer(ProvidersLayer::new(&app))`"
 )]
 pub trait ProviderState: Send + Sync + 'static {
     /// The registry of the app container.
@@ -154,7 +154,7 @@ fn no_scope<R: Registry>() -> ProviderRejection {
     tracing::error!(
         registry = std::any::type_name::<R>(),
         "no request scope: the router's state carries the app container but the providers \
-         layer is missing; use `Router::with_providers(&app)` or add `.layer(app.layer())`"
+         layer is missing; use `Router::with_providers(&app)` or add `.layer(ProvidersLayer::new(&app))`"
     );
     ProviderRejection { provider: None, response: None }
 }

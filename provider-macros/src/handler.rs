@@ -67,10 +67,26 @@ pub(crate) fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
     let krate = runtime_path(args.krate.as_ref());
     let registry = &args.registry;
     let mut checks = Vec::new();
+    // A request lends an exclusive value to one `DepMut` at a time: a second
+    // one of the same type in the same handler would answer 500 on every
+    // request.
+    let mut lent: Vec<String> = Vec::new();
     for input in &function.sig.inputs {
         let FnArg::Typed(typed) = input else { continue };
         let Some((name, inner)) = provided_type(&typed.ty) else { continue };
         let span = inner.span();
+        if name == "DepMut" {
+            let key = quote!(#inner).to_string();
+            if lent.contains(&key) {
+                errors.push(syn::Error::new(
+                    typed.ty.span(),
+                    format!(
+                        "`DepMut<{key}>` is already an argument of this handler: a request lends an exclusive value to one `DepMut` at a time; take it once and pass `&mut` to the code that needs it"
+                    ),
+                ));
+            }
+            lent.push(key);
+        }
         let check = if name == "DepMut" {
             quote! { #krate::__private::assert_exclusive::<#registry, #inner>(); }
         } else {
@@ -79,7 +95,10 @@ pub(crate) fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
         // Every token at the argument's type: the error is reported there.
         checks.push(respan(check, span));
     }
+    let errors = errors.to_compile_errors();
     quote! {
+        #errors
+
         #function
 
         #[allow(clippy::all, clippy::pedantic, non_local_definitions, dead_code)]

@@ -41,14 +41,72 @@ pub(crate) fn provider(args: TokenStream, input: TokenStream) -> TokenStream {
         return with_errors(input, &errors);
     };
     let model = ast::ProviderFn::from_item(function, &mut errors);
+    let krate = args.as_ref().and_then(|args| args.krate.clone());
     let Some(args) = args else {
-        return with_errors(model.item.into_token_stream(), &errors);
+        return with_stand_in(&model.item, krate.as_ref(), &errors);
     };
     validate::validate(&model, &args, &mut errors);
     match (&model.ret, errors.is_empty()) {
         (Some(ret), true) => expand::expand(&model, ret, &args),
-        _ => with_errors(model.item.into_token_stream(), &errors),
+        _ => with_stand_in(&model.item, krate.as_ref(), &errors),
     }
+}
+
+/// The function unchanged, the errors, and a stand-in provider under the
+/// function's name that a registry can list without a second error: one
+/// mistake in `#[provider]` is one error. It provides a type of its own that
+/// nothing asks for, and never runs (the crate does not compile).
+fn with_stand_in(function: &syn::ItemFn, krate: Option<&syn::Path>, errors: &Errors) -> TokenStream {
+    if function.sig.receiver().is_some() {
+        // A method: no item can stand beside it in its `impl` block.
+        return with_errors(function.to_token_stream(), errors);
+    }
+    let private = {
+        let krate = crate::diagnostics::runtime_path(krate);
+        quote::quote!(#krate::__private)
+    };
+    let name = &function.sig.ident;
+    let vis = &function.vis;
+    let name_str = name.to_string();
+    let alias = expand::output_alias(name);
+    let unprovided = quote::format_ident!("__unprovided_{}", name);
+    let mut output = errors.to_compile_errors();
+    output.extend(function.to_token_stream());
+    output.extend(quote::quote! {
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #name {}
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis enum #unprovided {}
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis type #alias = #unprovided;
+
+        #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
+        const _: () = {
+            impl #private::Provider for #name {
+                type Output = #unprovided;
+                type Scope = #private::RequestScope;
+                type Access = #private::ExclusiveAccess;
+                const NAME: &'static str = #name_str;
+            }
+
+            impl<__R: #private::Registry> #private::Setup<__R> for #name {
+                const DEPS: &'static [usize] = &[];
+
+                fn setup(
+                    _: &mut #private::Resolver<'_, __R>,
+                ) -> impl ::core::future::Future<
+                    Output = ::core::result::Result<#private::Produced<#unprovided>, #private::ProviderError>,
+                > + ::core::marker::Send {
+                    ::core::future::pending()
+                }
+            }
+        };
+    });
+    output
 }
 
 /// The item unchanged plus the errors: the user sees these errors only, not a

@@ -190,7 +190,7 @@ fn conn() -> Conn {
     Conn
 }
 
-#[handler(AppProviders)]
+// Without `#[handler]`, which rejects two `DepMut<Conn>` at compile time.
 async fn twice(_a: DepMut<Conn>, _b: DepMut<Conn>) -> &'static str {
     "unreachable"
 }

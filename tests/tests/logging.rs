@@ -47,7 +47,7 @@ fn third(_second: Dep<Second>) -> Teardown<Third> {
 #[providers(tx, secret, first, second, third)]
 struct AppProviders;
 
-#[handler(AppProviders)]
+// Without `#[handler]`, which rejects two `DepMut<Tx>` at compile time.
 async fn twice(_a: DepMut<Tx>, _b: DepMut<Tx>) -> &'static str {
     "unreachable"
 }
