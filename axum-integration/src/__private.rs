@@ -1,9 +1,32 @@
 //! Support for generated code: extractors in providers, error classification.
 
+use std::future::Future;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum_providers_core::{ProviderError, Registry, Resolver};
+
+/// What a provider may take besides `Dep<T>`, `DepMut<T>` and borrowed parts
+/// of the request: an axum extractor that needs neither the router's state
+/// nor the body.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is neither a provided value nor a request extractor",
+    label = "a provider cannot take `{Self}`",
+    note = "a provider takes `Dep<T>` (another provider's value: write `Dep<{Self}>`), `DepMut<T>`, a borrowed part of the request (`&HeaderMap`, `&Parts`, ..) or an axum extractor that needs neither the router's state nor the body (`Path<T>`, `Query<T>`, `HeaderMap`, ..)"
+)]
+pub trait ProviderParam: Sized {
+    /// Runs the extractor on the request's head; its rejection as a response.
+    fn extract_from(parts: &mut Parts) -> impl Future<Output = Result<Self, Response>> + Send;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: FromRequestParts<()>> ProviderParam for E {
+    fn extract_from(parts: &mut Parts) -> impl Future<Output = Result<Self, Response>> + Send {
+        let extracted = E::from_request_parts(parts, &());
+        async move { extracted.await.map_err(IntoResponse::into_response) }
+    }
+}
 
 /// Runs extractor `E` on the current request for provider `provider`.
 ///
@@ -13,14 +36,14 @@ use axum_providers_core::{ProviderError, Registry, Resolver};
 /// scope was opened by hand and has no request.
 pub async fn extract<E, R>(resolver: &mut Resolver<'_, R>, provider: &'static str) -> Result<E, ProviderError>
 where
-    E: FromRequestParts<()>,
+    E: ProviderParam,
     R: Registry,
 {
     let Some(parts) = resolver.context_mut::<Parts>() else {
         return Err(ProviderError::needs_request(provider, std::any::type_name::<E>()));
     };
-    E::from_request_parts(parts, &()).await.map_err(|rejection| {
-        ProviderError::rejected(provider, std::any::type_name::<E>(), Box::new(rejection.into_response()))
+    E::extract_from(parts).await.map_err(|response| {
+        ProviderError::rejected(provider, std::any::type_name::<E>(), Box::new(response))
     })
 }
 

@@ -93,7 +93,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             }
             ParamKind::Extractor => {
                 bounds.push(quote_spanned! {span=>
-                    #ty: #private::FromRequestParts<()>,
+                    #ty: #private::ProviderParam,
                 });
                 resolve.push(quote! {
                     let #arg = #private::extract::<#ty, __R>(__resolver, #name_str).await?;
