@@ -42,9 +42,9 @@ where
     let Some(parts) = resolver.context_mut::<Parts>() else {
         return Err(ProviderError::needs_request(provider, std::any::type_name::<E>()));
     };
-    E::extract_from(parts).await.map_err(|response| {
-        ProviderError::rejected(provider, std::any::type_name::<E>(), Box::new(response))
-    })
+    E::extract_from(parts)
+        .await
+        .map_err(|response| ProviderError::rejected(provider, std::any::type_name::<E>(), Box::new(response)))
 }
 
 /// Picks, at compile time, how a provider's error type becomes a response:

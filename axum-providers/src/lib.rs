@@ -141,7 +141,9 @@ pub struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use axum::extract::FromRequestParts;
-    pub use axum_providers_axum::__private::{ProviderParam, RequestHead, error_kind, extract, request_parts};
+    pub use axum_providers_axum::__private::{
+        ProviderParam, RequestHead, error_kind, extract, request_parts,
+    };
     pub use axum_providers_core::__private::{
         AccessById, AccessId, BoxFuture, HealthCheck, Produced, ScopeById, ScopeId, Slot, SlotTable, Stored,
         app_value, assert_acyclic,

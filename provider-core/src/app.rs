@@ -193,7 +193,7 @@ impl<R: Registry> App<R> {
     }
 
     /// How long a shutdown may wait for work in progress (the builder's
-    /// [`shutdown_timeout`](AppBuilder::shutdown_timeout), 30 s by default).
+    /// [`shutdown_timeout`](crate::AppBuilder::shutdown_timeout), 30 s by default).
     #[must_use]
     pub fn shutdown_timeout(&self) -> Duration {
         self.inner.shutdown_timeout

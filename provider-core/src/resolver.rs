@@ -295,11 +295,11 @@ impl<'r, R: Registry> Resolver<'r, R> {
 }
 
 impl<R: Registry> crate::App<R> {
-    /// The app-scoped `T` (for request-scoped values, open a [`scope`](App::scope)).
+    /// The app-scoped `T` (for request-scoped values, open a [`scope`](crate::App::scope)).
     ///
     /// # Errors
     ///
-    /// After [`shutdown`](App::shutdown), for a value whose teardown ran.
+    /// After [`shutdown`](crate::App::shutdown), for a value whose teardown ran.
     /// (Before it, never: app-scoped values all exist from `build` on.)
     pub async fn get<T>(&self) -> Result<crate::Dep<T>, ProviderError>
     where
