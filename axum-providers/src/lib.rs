@@ -41,7 +41,7 @@
 //! ```
 
 pub use axum_providers_axum::{
-    ProvidersLayer, RouterExt, Serve, ServeError, Uses, quiet_handler_panics, readiness, serve,
+    Providers, ProvidersLayer, RouterExt, Serve, ServeError, Uses, quiet_handler_panics, readiness, serve,
 };
 pub use axum_providers_core::{
     App, AppBuilder, BoxError, BuildError, Cancellation, Cancelled, Check, CheckStatus, Dep, DepMut, Graph,

@@ -19,8 +19,10 @@ use crate::teardown::{BoxFuture, Lendable};
 ///
 /// `Dep<T>` and `DepMut<T>` are extractors for routers whose state implements
 /// it, like axum's `State<T>` needs `T: FromRef<S>`: a router that uses them
-/// and was never given the app container does not compile. The container
-/// (`App<R>`) implements it; give it to the router with `with_providers`. A
+/// and was never given the app container does not compile. `with_providers`
+/// gives a router the state `Providers<R>` (with the request-scope layer); the
+/// container itself (`App<R>`) does not implement it, so that
+/// `.with_state(app)`, which would leave out the layer, does not compile. A
 /// state of your own implements it in one line, and its router adds the
 /// request-scope layer, `.layer(ProvidersLayer::new(&app))`:
 ///
@@ -46,10 +48,6 @@ use crate::teardown::{BoxFuture, Lendable};
 pub trait ProviderState: Send + Sync + 'static {
     /// The registry of the app container.
     type Registry: Registry;
-}
-
-impl<R: Registry> ProviderState for crate::App<R> {
-    type Registry = R;
 }
 
 impl<S, T> FromRequestParts<S> for Dep<T>

@@ -214,7 +214,7 @@ async fn whoami(token: Dep<Token>) -> String {
     token.0.clone()
 }
 
-fn routes() -> Router<App<AppProviders>> {
+fn routes() -> Router<axum_providers::Providers<AppProviders>> {
     Router::new()
         .route("/both", get(both))
         .route("/nonces", get(nonces))

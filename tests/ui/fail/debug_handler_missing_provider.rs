@@ -14,11 +14,11 @@ fn greeting() -> Greeting {
 #[providers(greeting)]
 struct AppProviders;
 
-#[axum::debug_handler(state = App<AppProviders>)]
+#[axum::debug_handler(state = axum_providers::Providers<AppProviders>)]
 async fn me(_user: Dep<User>) -> &'static str {
     "me"
 }
 
 fn main() {
-    let _: Router<App<AppProviders>> = Router::new().route("/", get(me));
+    let _: Router<axum_providers::Providers<AppProviders>> = Router::new().route("/", get(me));
 }

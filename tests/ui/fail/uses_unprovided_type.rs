@@ -15,7 +15,7 @@ fn audit() -> Audit {
 struct AppProviders;
 
 fn main() {
-    let _router: Router<App<AppProviders>> = Router::new()
+    let _router: Router<axum_providers::Providers<AppProviders>> = Router::new()
         .route("/", get(|| async { "hi" }))
         .route_layer(Uses::<AppProviders, (Audit, RateLimit)>::new());
 }

@@ -74,5 +74,5 @@ async fn show(_summary: Dep<Summary>, _nonce: Dep<Nonce>, agent: Dep<Agent>, pag
 }
 
 fn main() {
-    let _router: axum::Router<App<AppProviders>> = axum::Router::new().route("/", axum::routing::get(show));
+    let _router: axum::Router<axum_providers::Providers<AppProviders>> = axum::Router::new().route("/", axum::routing::get(show));
 }
