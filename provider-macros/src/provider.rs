@@ -10,7 +10,6 @@ use quote::ToTokens;
 use syn::Item;
 
 pub(crate) use attr::parse_crate_path;
-pub(crate) use expand::output_alias;
 
 use crate::diagnostics::Errors;
 
@@ -68,38 +67,31 @@ fn with_stand_in(function: &syn::ItemFn, krate: Option<&syn::Path>, errors: &Err
     let name = &function.sig.ident;
     let vis = &function.vis;
     let name_str = name.to_string();
-    let alias = expand::output_alias(name);
-    let unprovided = quote::format_ident!("__unprovided_{}", name);
+    let module = expand::named_module(name, vis, None);
     let mut output = errors.to_compile_errors();
     output.extend(function.to_token_stream());
     output.extend(quote::quote! {
-        #[allow(non_camel_case_types, dead_code)]
-        #vis struct #name {}
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types, dead_code)]
-        #vis enum #unprovided {}
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types)]
-        #vis type #alias = #unprovided;
+        #module
 
         #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
         const _: () = {
-            impl #private::Provider for #name {
-                type Output = #unprovided;
+            impl #private::Provider for #name::Provider {
+                type Output = #name::__output::__Output;
                 type Scope = #private::RequestScope;
                 type Access = #private::ExclusiveAccess;
                 const NAME: &'static str = #name_str;
             }
 
-            impl<__R: #private::Registry> #private::Setup<__R> for #name {
+            impl<__R: #private::Registry> #private::Setup<__R> for #name::Provider {
                 const DEPS: &'static [usize] = &[];
 
                 fn setup(
                     _: &mut #private::Resolver<'_, __R>,
                 ) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<#private::Produced<#unprovided>, #private::ProviderError>,
+                    Output = ::core::result::Result<
+                        #private::Produced<#name::__output::__Output>,
+                        #private::ProviderError,
+                    >,
                 > + ::core::marker::Send {
                     ::core::future::pending()
                 }

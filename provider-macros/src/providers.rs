@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Item, Path, Token};
 
 use crate::diagnostics::{Errors, runtime_path};
-use crate::provider::{output_alias, parse_crate_path};
+use crate::provider::parse_crate_path;
 
 struct RegistryArgs {
     providers: Vec<Path>,
@@ -120,12 +120,18 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
     let krate = runtime_path(args.krate.as_ref());
     let private = quote!(#krate::__private);
     let registry = &item.ident;
-    let entries = args.providers.iter().map(|provider| {
+    let imports = args.providers.iter().enumerate().map(|(index, provider)| {
+        let module = entry_module(index, provider.span());
+        quote_spanned! {provider.span()=> use #provider::__output as #module; }
+    });
+    let entries = args.providers.iter().enumerate().map(|(index, provider)| {
+        let provider = marker_path(index, provider);
         quote_spanned! {provider.span()=> #private::ProviderEntry::<#registry>::of::<#provider>() }
     });
     let provides = args.providers.iter().enumerate().map(|(index, provider)| {
         let field = syn::Index::from(index);
-        let output = output_path(provider);
+        let output = output_path(index, provider);
+        let provider = marker_path(index, provider);
         quote_spanned! {provider.span()=>
             impl #private::Provides<#output> for #registry {
                 type Scope = <#private::ScopeId<{
@@ -144,8 +150,8 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
             }
         }
     });
-    let slot_types = args.providers.iter().map(|provider| {
-        let output = output_path(provider);
+    let slot_types = args.providers.iter().enumerate().map(|(index, provider)| {
+        let output = output_path(index, provider);
         quote_spanned! {provider.span()=> #private::Slot<<#registry as #private::Provides<#output>>::Cell> }
     });
     let empty_slots = args.providers.iter().map(|_| quote!(#private::Slot::new()));
@@ -159,6 +165,8 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
 
         #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
         const _: () = {
+            #(#imports)*
+
             /// One slot per provider, in the order of the list.
             pub struct __Slots(#(#slot_types),*);
 
@@ -179,13 +187,24 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
     }
 }
 
-/// The path of the alias of the type `provider` produces.
-fn output_path(provider: &Path) -> Path {
-    let mut output = provider.clone();
-    if let Some(last) = output.segments.last_mut() {
-        last.ident = output_alias(&last.ident);
-    }
-    output
+/// The name under which the registry imports the module `#[provider]` emits
+/// beside the function of its entry `index` (see
+/// `provider::expand::named_module`).
+fn entry_module(index: usize, span: proc_macro2::Span) -> syn::Ident {
+    syn::Ident::new(&format!("__entry{index}"), span)
+}
+
+/// The alias of the type the provider of entry `index` produces.
+fn output_path(index: usize, provider: &Path) -> TokenStream {
+    let module = entry_module(index, provider.span());
+    quote_spanned!(provider.span()=> #module::__Output)
+}
+
+/// The marker of the provider of entry `index`, which the runtime's traits are
+/// implemented for.
+fn marker_path(index: usize, provider: &Path) -> TokenStream {
+    let module = entry_module(index, provider.span());
+    quote_spanned!(provider.span()=> #module::__Provider)
 }
 
 fn with_errors(item: TokenStream, errors: &Errors) -> TokenStream {

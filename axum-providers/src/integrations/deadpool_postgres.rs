@@ -32,6 +32,7 @@
 //!     let row = tx.query_one("SELECT count(*) FROM pg_tables", &[]).await?;
 //!     Ok(row.get::<_, i64>(0).to_string())
 //! }
+//! # fn main() {}
 //! ```
 
 use std::ops::{Deref, DerefMut};

@@ -35,6 +35,7 @@
 //!     let hits: i64 = redis.incr("hits", 1).await?;
 //!     Ok(hits.to_string())
 //! }
+//! # fn main() {}
 //! ```
 
 use std::fmt;

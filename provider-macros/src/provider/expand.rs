@@ -3,6 +3,7 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
 
 use super::ast::{ParamKind, ProviderFn, ReturnShape};
 use super::attr::{ProviderArgs, TimingArg};
@@ -17,7 +18,6 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     let name = &item.sig.ident;
     let vis = &item.vis;
     let name_str = name.to_string();
-    let docs = item.attrs.iter().filter(|attr| attr.path().is_ident("doc"));
     let scope = Ident::new(args.scope.marker(), args.scope_span);
     let output = &ret.output;
     let access = if args.exclusive.is_some() { quote!(ExclusiveAccess) } else { quote!(SharedAccess) };
@@ -155,16 +155,13 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     };
 
     let struct_span = name.span();
-    let marker = quote_spanned! {struct_span=>
-        #(#docs)*
-        #[allow(non_camel_case_types, dead_code)]
-        #vis struct #name {}
-    };
+    let marker_path = quote_spanned! {struct_span=> #name::Provider };
+    let module = named_module(name, vis, Some(output));
 
     // Spanned at the provided type: a provided type that cannot be stored
     // with its access (not `Sync` but shared) is reported there.
     let provider_impl = quote_spanned! {output_span=>
-        impl #private::Provider for #name {
+        impl #private::Provider for #marker_path {
             type Output = #output;
             type Scope = #private::#scope;
             #access_item
@@ -199,7 +196,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
         )
     });
     let setup_impl = quote_spanned! {struct_span=>
-        impl<__R> #private::Setup<__R> for #name
+        impl<__R> #private::Setup<__R> for #marker_path
         where
             __R: #private::Registry,
             #(#bounds)*
@@ -212,24 +209,10 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
         }
     };
 
-    // The registry names the provided type through this alias: an alias is
-    // expanded where it is used, so the registry's impl header holds the
-    // concrete type, which coherence can compare (a projection such as
-    // `<pool as Provider>::Output` from another crate would make every entry
-    // look like it conflicts with every other one).
-    let alias = output_alias(name);
-    let alias_item = quote_spanned! {struct_span=>
-        #[doc(hidden)]
-        #[allow(non_camel_case_types)]
-        #vis type #alias = #output;
-    };
-
     quote! {
         #item
 
-        #marker
-
-        #alias_item
+        #module
 
         #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
         const _: () = {
@@ -240,7 +223,122 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     }
 }
 
-/// The name of the alias of the type a provider function produces.
-pub(crate) fn output_alias(function: &proc_macro2::Ident) -> proc_macro2::Ident {
-    quote::format_ident!("__output_of_{}", function)
+/// The module named like the provider function, which `#[providers(..)]`
+/// reaches through the path it is given: functions and modules live in
+/// separate namespaces, so `use db::pool;` and `use db::pool as p;` carry the
+/// module along with the function.
+///
+/// It holds the marker the runtime's traits are implemented for, and an alias
+/// of the provided type: an alias is expanded where it is used, so the
+/// registry's impl headers hold the concrete type, which coherence can compare
+/// (a projection such as `<pool::Provider as Provider>::Output` would make
+/// every entry look like it conflicts with every other one). The alias sits in
+/// a module of its own whose only names are its own (`__Output`, and
+/// `__Provider` for the marker), so no name of the marker's module shadows a
+/// type the user's output names. The registry imports that module once per
+/// entry (`use pool::__output as ..`): a listed name that is not a provider
+/// (a type, a function without `#[provider]`) is then one error, at the name.
+///
+/// `output` is `None` for the stand-in of a provider whose attribute is
+/// wrong: it provides an empty type of its own, which nothing asks for.
+pub(crate) fn named_module(name: &Ident, vis: &syn::Visibility, output: Option<&syn::Type>) -> TokenStream {
+    let (unprovided, output) = match output {
+        Some(output) => {
+            let mut output = output.clone();
+            TwoLevelsDown.visit_type_mut(&mut output);
+            (None, quote!(#output))
+        }
+        None => (
+            Some(quote! {
+                #[doc(hidden)]
+                pub enum Unprovided {}
+            }),
+            quote!(super::Unprovided),
+        ),
+    };
+    let one_down = nested_visibility(vis, 1);
+    let two_down = nested_visibility(vis, 2);
+    quote_spanned! {name.span()=>
+        #[doc(hidden)]
+        #[allow(unreachable_pub)]
+        #vis mod #name {
+            #[allow(dead_code)]
+            #one_down struct Provider {}
+
+            #unprovided
+
+            #[doc(hidden)]
+            #one_down mod __output {
+                #[allow(unused_imports)]
+                use super::super::*;
+                #[allow(non_camel_case_types)]
+                #two_down type __Output = #output;
+                #[allow(unused_imports)]
+                #two_down use super::Provider as __Provider;
+            }
+        }
+    }
+}
+
+/// `vis` as written beside the function, said `depth` modules further down:
+/// an item private to the function's module becomes `pub(super)` one level
+/// down. The items of the named module must be exactly as visible as the
+/// function: more, and a private output type would be in a public interface.
+fn nested_visibility(vis: &syn::Visibility, depth: usize) -> TokenStream {
+    let supers = || {
+        let supers = std::iter::repeat_n(quote!(super), depth);
+        quote!(#(#supers)::*)
+    };
+    match vis {
+        syn::Visibility::Public(_) => quote!(#vis),
+        syn::Visibility::Inherited => {
+            let path = supers();
+            quote!(pub(in #path))
+        }
+        syn::Visibility::Restricted(restricted) => {
+            let path = &*restricted.path;
+            let first = path.segments.first().map(|segment| segment.ident.to_string());
+            match first.as_deref() {
+                Some("crate") if path.leading_colon.is_none() => quote!(#vis),
+                Some("self") => {
+                    let prefix = supers();
+                    let rest = path.segments.iter().skip(1);
+                    quote!(pub(in #prefix #(::#rest)*))
+                }
+                _ => {
+                    let prefix = supers();
+                    quote!(pub(in #prefix::#path))
+                }
+            }
+        }
+    }
+}
+
+/// Rewrites the paths of a type written beside the provider function so they
+/// mean the same two modules further down: `self::X` becomes
+/// `super::super::X`, `super::X` becomes `super::super::super::X`.
+struct TwoLevelsDown;
+
+impl VisitMut for TwoLevelsDown {
+    fn visit_path_mut(&mut self, path: &mut syn::Path) {
+        if path.leading_colon.is_none()
+            && let Some(first) = path.segments.first()
+            && (first.ident == "self" || first.ident == "super")
+        {
+            let span = first.ident.span();
+            let is_self = first.ident == "self";
+            let mut segments: syn::punctuated::Punctuated<syn::PathSegment, syn::Token![::]> =
+                syn::punctuated::Punctuated::new();
+            segments.push(syn::PathSegment::from(Ident::new("super", span)));
+            segments.push(syn::PathSegment::from(Ident::new("super", span)));
+            for (index, segment) in std::mem::take(&mut path.segments).into_iter().enumerate() {
+                if index == 0 && is_self {
+                    continue;
+                }
+                segments.push(segment);
+            }
+            path.segments = segments;
+        }
+        syn::visit_mut::visit_path_mut(self, path);
+    }
 }
