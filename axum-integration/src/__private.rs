@@ -88,7 +88,7 @@ pub mod error_kind {
             ResponseError
         }
     }
-    impl<E: IntoResponse + Error + Send + Sync + 'static> ResponseErrorKind for &&&&&ErrorWrap<'_, E> {}
+    impl<E: IntoResponse + Error + Send + Sync + 'static> ResponseErrorKind for &&&&&&ErrorWrap<'_, E> {}
 
     /// Second.
     pub trait ResponseDisplayKind {
@@ -100,7 +100,7 @@ pub mod error_kind {
             ResponseDisplay
         }
     }
-    impl<E: IntoResponse + Display> ResponseDisplayKind for &&&&ErrorWrap<'_, E> {}
+    impl<E: IntoResponse + Display> ResponseDisplayKind for &&&&&ErrorWrap<'_, E> {}
 
     /// Third.
     pub trait ResponseKind {
@@ -112,7 +112,7 @@ pub mod error_kind {
             ResponseOnly
         }
     }
-    impl<E: IntoResponse> ResponseKind for &&&ErrorWrap<'_, E> {}
+    impl<E: IntoResponse> ResponseKind for &&&&ErrorWrap<'_, E> {}
 
     /// Fourth.
     pub trait ErrorKind {
@@ -124,7 +124,7 @@ pub mod error_kind {
             ErrorOnly
         }
     }
-    impl<E: Error + Send + Sync + 'static> ErrorKind for &&ErrorWrap<'_, E> {}
+    impl<E: Error + Send + Sync + 'static> ErrorKind for &&&ErrorWrap<'_, E> {}
 
     /// Fifth.
     pub trait DisplayKind {
@@ -136,7 +136,7 @@ pub mod error_kind {
             DisplayOnly
         }
     }
-    impl<E: Display> DisplayKind for &ErrorWrap<'_, E> {}
+    impl<E: Display> DisplayKind for &&ErrorWrap<'_, E> {}
 
     /// Last.
     pub trait DebugKind {
@@ -148,7 +148,44 @@ pub mod error_kind {
             DebugOnly
         }
     }
-    impl<E: Debug> DebugKind for ErrorWrap<'_, E> {}
+    impl<E: Debug> DebugKind for &ErrorWrap<'_, E> {}
+
+    /// Below the last: `E` is none of the above, which [`NotAnError`] reports.
+    pub trait NotAnErrorKind {
+        /// The tag.
+        fn __provider_error_kind(self) -> NotAnError
+        where
+            Self: Sized,
+        {
+            NotAnError
+        }
+    }
+    impl<E> NotAnErrorKind for ErrorWrap<'_, E> {}
+
+    /// `E` is neither a response nor an error: building the provider error
+    /// requires [`ProviderFailure`], which nothing implements, so the
+    /// provider does not compile, with a message that says what `E` lacks.
+    pub struct NotAnError;
+
+    /// What a provider's error type must be (implemented by no type: the
+    /// error types that qualify are dispatched before it is asked for).
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be the error of a provider: it is neither a response nor an error",
+        label = "`{Self}` implements none of `IntoResponse`, `std::error::Error`, `Display` and `Debug`",
+        note = "implement `IntoResponse` for `{Self}` to answer the request with it, or derive `Debug` (better: implement `std::error::Error`) to answer `500 Internal Server Error` and log it"
+    )]
+    pub trait ProviderFailure {}
+
+    impl NotAnError {
+        /// Never compiles (see [`ProviderFailure`]).
+        pub fn into_provider_error<E: ProviderFailure>(
+            self,
+            _error: E,
+            provider: &'static str,
+        ) -> ProviderError {
+            ProviderError::failed(provider, String::new(), None)
+        }
+    }
 
     fn respond(response: Response) -> Option<ResponsePayload> {
         Some(Box::new(response))

@@ -65,8 +65,8 @@ pub mod registry {
 /// the compiler checks with them.
 pub mod scope {
     pub use axum_providers_core::{
-        Access, AppScope, ExclusiveAccess, InjectableInto, Lendable, RequestScope, ScopeKind, ScopeMarker,
-        Shareable, SharedAccess, StoreAs, TransientScope,
+        Access, AppScope, AppValue, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, Lendable,
+        RequestScope, ScopeKind, ScopeMarker, Shareable, SharedAccess, StoreAs, TransientScope,
     };
 }
 
@@ -151,9 +151,9 @@ pub mod __private {
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;
     pub use axum_providers_core::{
-        Access, AppScope, ExclusiveAccess, InjectableInto, Lendable, Provider, ProviderEntry, ProviderError,
-        Provides, Registry, RequestScope, Resolver, Setup, Shareable, SharedAccess, StoreAs, TeardownResult,
-        TeardownTiming, TransientScope,
+        Access, AppScope, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, Lendable, Provider,
+        ProviderEntry, ProviderError, Provides, Registry, RequestScope, Resolver, Setup, Shareable,
+        SharedAccess, StoreAs, TeardownResult, TeardownTiming, TransientScope,
     };
 
     /// Compiles only when `R` has a provider of `T` whose values can be
@@ -165,6 +165,23 @@ pub mod __private {
         <R as Provides<T>>::Access: Shareable,
     {
     }
+
+    /// A provider's return type whose name ends in `Result` is read as a
+    /// `Result` alias (`DbResult<Pool>`): this says so when it is not one.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is read as a `Result` alias, because its name ends in `Result`, but it is not `Result<{T}, _>`",
+        label = "a provider returning this provides `{T}`",
+        note = "a return type named `..Result<T, ..>` is taken for an alias of `Result<T, E>`, as `io::Result<T>` is",
+        note = "to provide `{Self}` itself, name it through an alias whose name does not end in `Result` (`type Found = {Self};`)"
+    )]
+    pub trait ResultAlias<T> {}
+
+    impl<T, E> ResultAlias<T> for Result<T, E> {}
+
+    /// Compiles only when `R` is `Result<T, _>` (used by `#[provider]` for a
+    /// return type read as a `Result` alias).
+    #[inline(always)]
+    pub const fn assert_result_alias<R: ResultAlias<T>, T>() {}
 
     /// Compiles only when `R` has a provider of `T` that can be borrowed
     /// exclusively (used by `#[handler]` for `DepMut<T>`).

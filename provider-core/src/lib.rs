@@ -12,9 +12,9 @@
 //! - [`Registry`] and [`Provides`]: what `#[providers(..)]` implements for the
 //!   type that lists an app's providers; a missing provider is a compile error
 //!   at the consumer (`no provider produces `T``);
-//! - scopes: [`AppScope`], [`RequestScope`], [`TransientScope`], and the lattice
-//!   [`InjectableInto`] that makes a short-lived dependency of a long-lived
-//!   provider a compile error;
+//! - scopes: [`AppScope`], [`RequestScope`], [`TransientScope`], and the rules
+//!   ([`DependencyOfApp`], [`DependencyOfRequest`], [`AppValue`]) that make a
+//!   short-lived dependency of a long-lived provider a compile error;
 //! - [`Dep`] and [`DepMut`]: shared and exclusive handles to provided values;
 //! - [`Teardown`] and [`Outcome`]: setup and teardown in one function, with the
 //!   outcome of the scope;
@@ -63,8 +63,8 @@ pub use outcome::Outcome;
 pub use provider::{Provider, ProviderEntry, Provides, Registry, Setup};
 pub use resolver::Resolver;
 pub use scope::{
-    Access, AppScope, ExclusiveAccess, InjectableInto, RequestScope, ScopeKind, ScopeMarker, Shareable,
-    SharedAccess, TransientScope,
+    Access, AppScope, AppValue, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, RequestScope,
+    ScopeKind, ScopeMarker, Shareable, SharedAccess, TransientScope,
 };
 pub use shared_scope::{BeforeResponse, SharedScope};
 pub use shutdown::{Cancellation, Cancelled};

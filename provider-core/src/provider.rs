@@ -25,6 +25,8 @@ pub trait Provider: Send + Sync + 'static {
     const NAME: &'static str;
     /// When its teardown runs (`#[provider(teardown = ..)]`).
     const TEARDOWN: TeardownTiming = TeardownTiming::BeforeResponse;
+    /// Whether its function returns a [`Teardown`](crate::Teardown).
+    const HAS_TEARDOWN: bool = false;
     /// Its health check (`#[provider(scope = app, health = ..)]`).
     #[doc(hidden)]
     const HEALTH: Option<HealthCheck> = None;
@@ -108,6 +110,7 @@ pub struct ProviderEntry<R: Registry> {
     scope: ScopeKind,
     exclusive: bool,
     timing: TeardownTiming,
+    has_teardown: bool,
     health: Option<HealthCheck>,
     deps: &'static [usize],
     output: fn() -> &'static str,
@@ -134,6 +137,7 @@ impl<R: Registry> ProviderEntry<R> {
             scope: <P::Scope as ScopeMarker>::KIND,
             exclusive: <P::Access as Access>::EXCLUSIVE,
             timing: P::TEARDOWN,
+            has_teardown: P::HAS_TEARDOWN,
             health: P::HEALTH,
             deps: P::DEPS,
             output: std::any::type_name::<P::Output>,
@@ -142,6 +146,20 @@ impl<R: Registry> ProviderEntry<R> {
             is_set: slot_is_set::<R, P::Output>,
             stored: slot_value::<R, P::Output>,
         }
+    }
+
+    /// Whether the provider's function returns a [`Teardown`](crate::Teardown).
+    #[must_use]
+    pub const fn has_teardown(&self) -> bool {
+        self.has_teardown
+    }
+
+    /// Whether its teardown runs in a request's before-response part: it has
+    /// one, of the default timing, and is not app-scoped.
+    const fn tears_down_before_response(&self) -> bool {
+        self.has_teardown
+            && matches!(self.timing, TeardownTiming::BeforeResponse)
+            && !matches!(self.scope, ScopeKind::App)
     }
 
     /// The provider's name.
@@ -196,7 +214,9 @@ fn slot_value<R: Provides<T>, T>(slots: &R::Slots) -> Option<Stored> {
 }
 
 /// Fails to compile, at the registry, when its providers depend on each
-/// other in a cycle, naming the cycle: `dependency cycle: a -> b -> a`.
+/// other in a cycle, naming the cycle: `dependency cycle: a -> b -> a`; then
+/// when a provider torn down after the response depends on one torn down
+/// before it (see `assert_teardown_order`).
 /// Walks the table of dependency indices depth-first (registries of up to
 /// 1024 providers; beyond, no check).
 #[doc(hidden)]
@@ -241,6 +261,84 @@ pub const fn assert_acyclic<R: Registry>() {
             }
         }
         start += 1;
+    }
+    assert_teardown_order(providers);
+}
+
+/// Fails to compile, at the registry, when a provider torn down after the
+/// response depends, directly or through others, on one torn down before it:
+/// teardown runs in reverse order of setup, and a dependency is set up first,
+/// so the after-response teardown would run before the response as well.
+/// Called once the graph is known to be acyclic.
+const fn assert_teardown_order<R: Registry>(providers: &[ProviderEntry<R>]) {
+    const MAX: usize = 1024;
+    let count = providers.len();
+    let mut start = 0;
+    while start < count {
+        let entry = &providers[start];
+        if entry.has_teardown
+            && matches!(entry.timing, TeardownTiming::AfterResponse)
+            && !matches!(entry.scope, ScopeKind::App)
+        {
+            // Depth-first over what `start` depends on.
+            let mut seen = [false; MAX];
+            let mut stack = [0_usize; MAX];
+            let mut top = 0;
+            let mut i = 0;
+            while i < entry.deps.len() {
+                let dep = entry.deps[i];
+                if !seen[dep] {
+                    seen[dep] = true;
+                    stack[top] = dep;
+                    top += 1;
+                }
+                i += 1;
+            }
+            while top > 0 {
+                top -= 1;
+                let node = stack[top];
+                if providers[node].tears_down_before_response() {
+                    teardown_order_broken(entry.name, providers[node].name);
+                }
+                let deps = providers[node].deps;
+                let mut i = 0;
+                while i < deps.len() {
+                    let dep = deps[i];
+                    if !seen[dep] {
+                        seen[dep] = true;
+                        stack[top] = dep;
+                        top += 1;
+                    }
+                    i += 1;
+                }
+            }
+        }
+        start += 1;
+    }
+}
+
+/// Panics with the two providers whose teardown timings contradict the order.
+const fn teardown_order_broken(after: &str, before: &str) -> ! {
+    let mut message = [0_u8; 1024];
+    let mut len = push(&mut message, 0, b"provider `");
+    len = push(&mut message, len, after.as_bytes());
+    len = push(
+        &mut message,
+        len,
+        b"` is torn down after the response (`teardown = after_response`) but depends on `",
+    );
+    len = push(&mut message, len, before.as_bytes());
+    len = push(&mut message, len, b"`, torn down before it; teardown runs in reverse order of setup, so `");
+    len = push(&mut message, len, after.as_bytes());
+    len = push(&mut message, len, b"` would be torn down before the response too: make `");
+    len = push(&mut message, len, before.as_bytes());
+    len = push(&mut message, len, b"` `teardown = after_response` as well, or remove it from `");
+    len = push(&mut message, len, after.as_bytes());
+    len = push(&mut message, len, b"`");
+    let (text, _) = message.split_at(len);
+    match core::str::from_utf8(text) {
+        Ok(text) => panic!("{}", text),
+        Err(_) => panic!("teardown order"),
     }
 }
 

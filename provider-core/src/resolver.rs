@@ -17,7 +17,7 @@ use crate::error::ProviderError;
 use crate::held::Cell;
 use crate::open_scope::ScopeInner;
 use crate::provider::{Provider, Provides, Registry, Setup};
-use crate::scope::{AppScope, InjectableInto, ScopeKind, ScopeMarker};
+use crate::scope::{AppValue, ScopeKind, ScopeMarker};
 use crate::teardown::{BoxFuture, Entry, Lendable, Produced, Stored};
 
 /// Resolves provided values for one consumer at a time.
@@ -305,7 +305,7 @@ impl<R: Registry> crate::App<R> {
     where
         R: Provides<T>,
         T: Send + Sync + 'static,
-        <R as Provides<T>>::Scope: InjectableInto<AppScope>,
+        <R as Provides<T>>::Scope: AppValue<T>,
     {
         Resolver::new(self.inner(), None, None).shared::<T>().await
     }

@@ -86,26 +86,49 @@ impl ScopeMarker for TransientScope {
     const ID: u8 = 2;
 }
 
-/// `Self` (the scope of a dependency) lives at least as long as `S` (the scope of
-/// the provider that depends on it).
-///
-/// `app` values may be used by every provider, `request` values by `request` and
-/// `transient` providers, `transient` values only by `transient` providers.
-/// Handlers may use all three.
-#[diagnostic::on_unimplemented(
-    message = "a `{Self}` value cannot be injected into a provider of scope `{S}`",
-    label = "this dependency does not live as long as the provider that uses it",
-    note = "a provider may only depend on providers that live at least as long: `app` providers may use `app` values; `request` providers may use `app` and `request` values; `transient` providers may use all three",
-    note = "make the dependency longer-lived, or make the provider that uses it shorter-lived (`#[provider(scope = request)]`)"
-)]
-pub trait InjectableInto<S: ScopeMarker>: ScopeMarker {}
+// Which scope may depend on which: `app` values may be used by every
+// provider, `request` values by `request` and `transient` providers,
+// `transient` values only by `transient` providers; handlers may use all
+// three. Each rule is a trait of its own, so its message names the
+// dependency and the fix for that pair of scopes.
 
-impl InjectableInto<AppScope> for AppScope {}
-impl InjectableInto<RequestScope> for AppScope {}
-impl InjectableInto<RequestScope> for RequestScope {}
-impl InjectableInto<TransientScope> for AppScope {}
-impl InjectableInto<TransientScope> for RequestScope {}
-impl InjectableInto<TransientScope> for TransientScope {}
+/// An app-scoped provider may take `Dep<T>`: `Self`, the scope of `T`'s
+/// provider, is [`AppScope`]. `#[provider(scope = app)]` requires it of each
+/// dependency.
+#[diagnostic::on_unimplemented(
+    message = "an app-scoped provider cannot depend on `{T}`, whose provider has scope `{Self}`",
+    label = "this provider takes `{T}`, which is set up later than it, in each request",
+    note = "an app-scoped value is set up once, at startup, outside any request: it may depend on app-scoped values only",
+    note = "make the provider of `{T}` app-scoped (`#[provider(scope = app)]`), or make this provider request-scoped (remove `scope = app`)"
+)]
+pub trait DependencyOfApp<T: ?Sized>: ScopeMarker {}
+
+impl<T: ?Sized> DependencyOfApp<T> for AppScope {}
+
+/// A request-scoped provider may take `Dep<T>`: `Self`, the scope of `T`'s
+/// provider, is [`AppScope`] or [`RequestScope`] (not [`TransientScope`]).
+/// `#[provider]` requires it of each dependency.
+#[diagnostic::on_unimplemented(
+    message = "a request-scoped provider cannot depend on `{T}`, whose provider is transient",
+    label = "this provider takes `{T}`, a new value for each consumer",
+    note = "a request-scoped value is shared by the whole request: it may depend on app-scoped and request-scoped values, not on a transient one",
+    note = "make this provider transient too (`#[provider(scope = transient)]`), or make the provider of `{T}` request-scoped (remove `scope = transient`)"
+)]
+pub trait DependencyOfRequest<T: ?Sized>: ScopeMarker {}
+
+impl<T: ?Sized> DependencyOfRequest<T> for AppScope {}
+impl<T: ?Sized> DependencyOfRequest<T> for RequestScope {}
+
+/// [`App::get`](crate::App::get) may give `T`: `Self`, the scope of `T`'s
+/// provider, is [`AppScope`].
+#[diagnostic::on_unimplemented(
+    message = "`App::get` gives app-scoped values only, and the provider of `{T}` has scope `{Self}`",
+    label = "`{T}` is not an app-scoped value",
+    note = "open a scope for request-scoped and transient values: `let mut scope = app.scope(); scope.get::<{T}>().await`"
+)]
+pub trait AppValue<T: ?Sized>: ScopeMarker {}
+
+impl<T: ?Sized> AppValue<T> for AppScope {}
 
 /// How consumers may access a provider's values: [`SharedAccess`] (the
 /// default: `Dep<T>` and `DepMut<T>`) or [`ExclusiveAccess`]

@@ -185,7 +185,8 @@ impl<T: Send + 'static> Produced<T> {
 #[diagnostic::on_unimplemented(
     message = "`{T}` is not `Sync`, so it cannot be shared through `Dep<{T}>`",
     label = "the provided type must be `Sync` to be shared",
-    note = "mark the provider `#[provider(exclusive)]`: its value is then handed to one consumer at a time, as `DepMut<{T}>`, and need only be `Send`"
+    note = "mark the provider `#[provider(exclusive)]`: its value is then handed to one consumer at a time, as `DepMut<{T}>`, and need only be `Send`",
+    note = "an interface provided as `Arc<dyn Trait>` is `Sync` when the trait is: declare it `trait Trait: Send + Sync`"
 )]
 pub trait StoreAs<T>: crate::scope::Access {
     /// The allocation a value of this access lives in.

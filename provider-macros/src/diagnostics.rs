@@ -58,3 +58,18 @@ pub(crate) fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStrea
         })
         .collect()
 }
+
+/// Tokens as a user would write them: `Arc<dyn Mailer>`, not
+/// `Arc < dyn Mailer >`.
+pub(crate) fn shown(tokens: &impl quote::ToTokens) -> String {
+    tokens
+        .to_token_stream()
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace("& ", "&")
+}

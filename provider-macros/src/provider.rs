@@ -9,6 +9,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::Item;
 
+pub(crate) use ast::size_dyn_dep;
 pub(crate) use attr::parse_crate_path;
 
 use crate::diagnostics::Errors;

@@ -28,6 +28,13 @@ pub(crate) struct ReturnShape {
     pub(crate) output: Type,
     pub(crate) is_result: bool,
     pub(crate) has_teardown: bool,
+    /// The return type and its `Ok` type, when it is read as a `Result`
+    /// through an alias whose name ends in `Result` (`DbResult<Pool>`,
+    /// `io::Result<Config>`): the generated code checks that it is one.
+    pub(crate) result_alias: Option<(Type, Type)>,
+    /// Where a problem with the error type is reported: `E` of `Result<T, E>`,
+    /// or the whole return type.
+    pub(crate) error_span: proc_macro2::Span,
 }
 
 pub(crate) struct ProviderFn {
@@ -39,9 +46,9 @@ pub(crate) struct ProviderFn {
 impl ProviderFn {
     /// Builds the model; problems with the signature's shape go to `errors`
     /// (the rest of the rules are in `validate`).
-    pub(crate) fn from_item(item: ItemFn, errors: &mut Errors) -> Self {
+    pub(crate) fn from_item(mut item: ItemFn, errors: &mut Errors) -> Self {
         let mut params = Vec::new();
-        for input in &item.sig.inputs {
+        for input in &mut item.sig.inputs {
             match input {
                 FnArg::Receiver(receiver) => {
                     let span = receiver.self_token.span;
@@ -54,6 +61,9 @@ impl ProviderFn {
                 FnArg::Typed(typed) => {
                     let ty = (*typed.ty).clone();
                     let kind = classify(&ty, errors);
+                    // The function is emitted as written: with the type the
+                    // error suggests, so it is the only error.
+                    size_dyn_dep(&mut typed.ty);
                     params.push(Param { ty, kind });
                 }
             }
@@ -61,6 +71,28 @@ impl ProviderFn {
         let ret = return_shape(&item.sig.output, &item.sig.ident, errors);
         Self { item, params, ret }
     }
+}
+
+/// Rewrites `Dep<dyn Trait>` (and `DepMut<..>`, `Lazy<..>`) to
+/// `Dep<Arc<dyn Trait>>`, the spelling the error about it suggests: emitted
+/// with the error, the function then compiles, and the error is the only one.
+/// Returns whether it rewrote.
+pub(crate) fn size_dyn_dep(ty: &mut Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    let Some(segment) = path.path.segments.last_mut() else { return false };
+    if !matches!(segment.ident.to_string().as_str(), "Dep" | "DepMut" | "Lazy") {
+        return false;
+    }
+    let PathArguments::AngleBracketed(args) = &mut segment.arguments else { return false };
+    let mut rewrote = false;
+    for arg in &mut args.args {
+        if let GenericArgument::Type(inner @ Type::TraitObject(_)) = arg {
+            let object = inner.clone();
+            *inner = syn::parse_quote_spanned!(object.span()=> ::std::sync::Arc<#object>);
+            rewrote = true;
+        }
+    }
+    rewrote
 }
 
 /// `Dep<T>`, `DepMut<T>` or an extractor, by the last path segment.
@@ -83,6 +115,17 @@ fn classify(ty: &Type, errors: &mut Errors) -> ParamKind {
         _ => return ParamKind::Extractor,
     };
     match single_type_arg(args) {
+        Some(Type::TraitObject(object)) => {
+            let shown = crate::diagnostics::shown(object);
+            errors.push(syn::Error::new(
+                object.span(),
+                format!(
+                    "`{name}<{shown}>` cannot be provided: a provided type has a size; \
+                     provide the interface as `Arc<{shown}>` and ask for `{name}<Arc<{shown}>>`"
+                ),
+            ));
+            ParamKind::Extractor
+        }
         Some(inner) => wrapper(inner.clone()),
         None => {
             errors.push(syn::Error::new(
@@ -115,15 +158,25 @@ fn return_shape(output: &ReturnType, name: &syn::Ident, errors: &mut Errors) -> 
         ));
         return None;
     }
-    let (is_result, ok) = match last_segment(ty) {
+    // `Result<T, E>`, or an alias of one: a name ending in `Result` with a
+    // type argument (`DbResult<T>`, `io::Result<T>`), checked to be a
+    // `Result` by the generated code.
+    let (is_result, ok, result_alias, error_span) = match last_segment(ty) {
         Some((name, args)) if name == "Result" => match args.and_then(first_type_arg) {
-            Some(ok) => (true, ok),
+            Some(ok) => {
+                let error = args.and_then(|args| args.args.iter().filter_map(type_arg).nth(1));
+                (true, ok, None, error.map_or_else(|| ty.span(), Spanned::span))
+            }
             None => {
                 errors.push(syn::Error::new(ty.span(), "expected `Result<T, E>` with the provided type `T`"));
                 return None;
             }
         },
-        _ => (false, ty),
+        Some((name, Some(args))) if name.ends_with("Result") && first_type_arg(args).is_some() => {
+            let ok = first_type_arg(args)?;
+            (true, ok, Some((ty.clone(), ok.clone())), ty.span())
+        }
+        _ => (false, ty, None, ty.span()),
     };
     let (has_teardown, output) = match last_segment(ok) {
         Some((name, args)) if name == "Teardown" => match single_type_arg(args) {
@@ -135,7 +188,44 @@ fn return_shape(output: &ReturnType, name: &syn::Ident, errors: &mut Errors) -> 
         },
         _ => (false, ok),
     };
-    Some(ReturnShape { output: output.clone(), is_result, has_teardown })
+    if let Some(borrow) = borrowed_part(output) {
+        errors.push(syn::Error::new(
+            borrow,
+            "a provided value must own its data: it outlives the provider's arguments \
+             (the request's parts among them), so it cannot borrow from them; \
+             return an owned type (`String` rather than `&str`, `HeaderValue`, `Arc<T>`)",
+        ));
+        return None;
+    }
+    Some(ReturnShape { output: output.clone(), is_result, has_teardown, result_alias, error_span })
+}
+
+/// The span of the first borrow in `ty` that is not `'static`: a reference
+/// (`&str`, `&'a T`) or a lifetime argument (`View<'_>`, `View<'a>`).
+pub(crate) fn borrowed_part(ty: &Type) -> Option<proc_macro2::Span> {
+    use syn::visit::Visit;
+
+    struct Borrows(Option<proc_macro2::Span>);
+
+    impl<'ast> Visit<'ast> for Borrows {
+        fn visit_type_reference(&mut self, reference: &'ast syn::TypeReference) {
+            let is_static = reference.lifetime.as_ref().is_some_and(|lifetime| lifetime.ident == "static");
+            if !is_static && self.0.is_none() {
+                self.0 = Some(reference.and_token.span);
+            }
+            syn::visit::visit_type_reference(self, reference);
+        }
+
+        fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
+            if lifetime.ident != "static" && self.0.is_none() {
+                self.0 = Some(lifetime.span());
+            }
+        }
+    }
+
+    let mut borrows = Borrows(None);
+    borrows.visit_type(ty);
+    borrows.0
 }
 
 fn last_segment(ty: &Type) -> Option<(String, Option<&syn::AngleBracketedGenericArguments>)> {
@@ -160,8 +250,12 @@ fn single_type_arg(args: Option<&syn::AngleBracketedGenericArguments>) -> Option
 }
 
 fn first_type_arg(args: &syn::AngleBracketedGenericArguments) -> Option<&Type> {
-    args.args.iter().find_map(|arg| match arg {
+    args.args.iter().find_map(type_arg)
+}
+
+fn type_arg(arg: &GenericArgument) -> Option<&Type> {
+    match arg {
         GenericArgument::Type(ty) => Some(ty),
         _ => None,
-    })
+    }
 }

@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 
 use super::ast::{ParamKind, ProviderFn, ReturnShape};
-use super::attr::{ProviderArgs, TimingArg};
+use super::attr::{ProviderArgs, ScopeArg, TimingArg};
 use crate::diagnostics::{respan, runtime_path};
 
 /// The function as written, then the marker type named like it, then the
@@ -46,6 +46,11 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
         }
     });
     let access_item = respan(quote!(type Access = #private::#access;), output_span);
+    let has_teardown = ret.has_teardown.then(|| {
+        quote!(
+            const HAS_TEARDOWN: bool = true;
+        )
+    });
     let timing = match args.timing {
         Some((TimingArg::AfterResponse, _)) => {
             Some(quote!(const TEARDOWN: #private::TeardownTiming = #private::TeardownTiming::AfterResponse;))
@@ -66,24 +71,44 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
         match &param.kind {
             ParamKind::Dep(inner) | ParamKind::DepMut(inner) => {
                 let inner_span = inner.span();
-                bounds.push(quote_spanned! {inner_span=>
-                    __R: #private::Provides<#inner>,
-                });
-                bounds.push(quote_spanned! {span=>
-                    <__R as #private::Provides<#inner>>::Scope:
-                        #private::InjectableInto<#private::#scope>,
-                });
+                bounds.push(respan(
+                    quote! {
+                        __R: #private::Provides<#inner>,
+                    },
+                    inner_span,
+                ));
+                // The scope check names the dependency and the fix for this
+                // pair of scopes; a transient provider may take anything.
+                let scope_check = match args.scope {
+                    ScopeArg::App => Some(quote!(DependencyOfApp)),
+                    ScopeArg::Request => Some(quote!(DependencyOfRequest)),
+                    ScopeArg::Transient => None,
+                };
+                if let Some(check) = scope_check {
+                    bounds.push(respan(
+                        quote! {
+                            <__R as #private::Provides<#inner>>::Scope: #private::#check<#inner>,
+                        },
+                        span,
+                    ));
+                }
                 let method = if matches!(param.kind, ParamKind::DepMut(_)) {
-                    bounds.push(quote_spanned! {span=>
-                        <__R as #private::Provides<#inner>>::Access:
-                            #private::Lendable<#inner>,
-                    });
+                    bounds.push(respan(
+                        quote! {
+                            <__R as #private::Provides<#inner>>::Access:
+                                #private::Lendable<#inner>,
+                        },
+                        span,
+                    ));
                     quote!(exclusive)
                 } else {
-                    bounds.push(quote_spanned! {span=>
-                        <__R as #private::Provides<#inner>>::Access:
-                            #private::Shareable,
-                    });
+                    bounds.push(respan(
+                        quote! {
+                            <__R as #private::Provides<#inner>>::Access:
+                                #private::Shareable,
+                        },
+                        span,
+                    ));
                     quote!(shared)
                 };
                 dep_types.push(inner.clone());
@@ -92,9 +117,12 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                 });
             }
             ParamKind::Extractor => {
-                bounds.push(quote_spanned! {span=>
-                    #ty: #private::ProviderParam,
-                });
+                bounds.push(respan(
+                    quote! {
+                        #ty: #private::ProviderParam,
+                    },
+                    span,
+                ));
                 resolve.push(quote! {
                     let #arg = #private::extract::<#ty, __R>(__resolver, #name_str).await?;
                 });
@@ -102,9 +130,12 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             }
             ParamKind::Borrowed(inner) => {
                 let inner_span = inner.span();
-                bounds.push(quote_spanned! {inner_span=>
-                    #inner: #private::RequestHead,
-                });
+                bounds.push(respan(
+                    quote! {
+                        #inner: #private::RequestHead,
+                    },
+                    inner_span,
+                ));
                 borrowed.push(quote! {
                     let #arg = <#inner as #private::RequestHead>::borrow_from(__parts);
                 });
@@ -133,6 +164,18 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             quote!(#private::Produced::value(#value))
         }
     };
+    // At the error type: an error type that is neither a response nor an
+    // error is reported there.
+    let into_provider_error = Ident::new("into_provider_error", ret.error_span);
+    let result_alias_check = ret.result_alias.as_ref().map(|(alias, ok)| {
+        let check = respan(quote!(#private::assert_result_alias::<#alias, #ok>();), alias.span());
+        quote! {
+            #[allow(dead_code)]
+            fn __check_result_alias() {
+                #check
+            }
+        }
+    });
     let finish = if ret.is_result {
         let ok = produce(quote!(__value));
         quote! {
@@ -141,11 +184,11 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                 ::core::result::Result::Err(__error) => {
                     #[allow(unused_imports)]
                     use #private::error_kind::{
-                        DebugKind as _, DisplayKind as _, ErrorKind as _, ResponseDisplayKind as _,
-                        ResponseErrorKind as _, ResponseKind as _,
+                        DebugKind as _, DisplayKind as _, ErrorKind as _, NotAnErrorKind as _,
+                        ResponseDisplayKind as _, ResponseErrorKind as _, ResponseKind as _,
                     };
-                    let __kind = (&&&&&#private::error_kind::ErrorWrap(&__error)).__provider_error_kind();
-                    ::core::result::Result::Err(__kind.into_provider_error(__error, #name_str))
+                    let __kind = (&&&&&&#private::error_kind::ErrorWrap(&__error)).__provider_error_kind();
+                    ::core::result::Result::Err(__kind.#into_provider_error(__error, #name_str))
                 }
             }
         }
@@ -167,6 +210,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             #access_item
             const NAME: &'static str = #name_str;
             #timing
+            #has_teardown
             #health
         }
     };
@@ -219,6 +263,8 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             #provider_impl
 
             #setup_impl
+
+            #result_alias_check
         };
     }
 }

@@ -10,7 +10,10 @@ use crate::provider::ast::ReturnShape;
 pub(crate) fn validate(model: &ProviderFn, args: &ProviderArgs, errors: &mut Errors) {
     let sig = &model.item.sig;
     let name = &sig.ident;
-    if let Some(param) = sig.generics.params.first() {
+    // Lifetime parameters are fine (`fn host<'a>(headers: &'a HeaderMap) ->
+    // String`); a borrowed output is reported where the type is read.
+    let generic = sig.generics.params.iter().find(|param| !matches!(param, syn::GenericParam::Lifetime(_)));
+    if let Some(param) = generic {
         errors.push(syn::Error::new(
             param.span(),
             format!(
@@ -67,9 +70,7 @@ pub(crate) fn validate(model: &ProviderFn, args: &ProviderArgs, errors: &mut Err
         }
         if args.scope == ScopeArg::App && matches!(param.kind, ParamKind::Extractor | ParamKind::Borrowed(_))
         {
-            let ty = &param.ty;
-            let shown =
-                quote::quote!(#ty).to_string().replace(" < ", "<").replace(" >", ">").replace(" ,", ",");
+            let shown = crate::diagnostics::shown(&param.ty);
             errors.push(syn::Error::new(
                 param.ty.span(),
                 format!(
