@@ -19,7 +19,7 @@ pub mod ws;
 pub use layer::{ProvidersFuture, ProvidersLayer, ProvidersService};
 pub use panic::quiet_handler_panics;
 pub use readiness::readiness;
-pub use router::{Providers, RouterExt};
+pub use router::{RouterExt, RouterStateExt};
 pub use serve::{Serve, ServeError, serve};
 pub use uses::{Uses, UsesService};
 

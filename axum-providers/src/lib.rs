@@ -41,12 +41,13 @@
 //! ```
 
 pub use axum_providers_axum::{
-    Providers, ProvidersLayer, RouterExt, Serve, ServeError, Uses, quiet_handler_panics, readiness, serve,
+    ProvidersLayer, RouterExt, RouterStateExt, Serve, ServeError, Uses, quiet_handler_panics, readiness,
+    serve,
 };
 pub use axum_providers_core::{
     App, AppBuilder, BoxError, BuildError, Cancellation, Cancelled, Check, CheckStatus, Dep, DepMut, Graph,
-    HealthReport, Lazy, Outcome, ProviderError, ProviderRejection, ProviderState, Respond, Scope, Teardown,
-    TeardownError, TeardownErrors,
+    HealthReport, Lazy, Outcome, ProviderError, ProviderRejection, ProviderState, Providers, Respond, Scope,
+    Teardown, TeardownError, TeardownErrors,
 };
 pub use axum_providers_macros::{handler, provider, providers};
 
@@ -126,7 +127,8 @@ pub mod guide {
 /// The names most programs need: `use axum_providers::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        App, Dep, DepMut, Lazy, Outcome, RouterExt as _, Teardown, handler, provider, providers,
+        App, Dep, DepMut, Lazy, Outcome, RouterExt as _, RouterStateExt as _, Teardown, handler, provider,
+        providers,
     };
 }
 

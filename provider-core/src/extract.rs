@@ -14,40 +14,102 @@ use crate::scope::Shareable;
 use crate::shared_scope::SharedScope;
 use crate::teardown::{BoxFuture, Lendable};
 
-/// A router state that carries an app container of registry
-/// [`Registry`](ProviderState::Registry).
+/// The router state of a router that has the request-scope layer: the app
+/// container, handed out only together with the layer.
+///
+/// `Router::with_providers(&app)` gives a router this state;
+/// `Router::with_providers_in_state(&app, |providers| AppState { providers, .. })`
+/// puts it in a state of your own. Either adds the layer in the same call, so
+/// a router whose handlers take `Dep<T>` cannot be served without it: the
+/// container alone (`.with_state(app)`) is not a [`ProviderState`], and this
+/// state has no other constructor than [`for_layer`](Self::for_layer), for
+/// integrators that add the layer themselves. `State<App<R>>` extracts the
+/// container from it.
+pub struct Providers<R: Registry> {
+    app: crate::App<R>,
+}
+
+impl<R: Registry> Providers<R> {
+    /// The state that goes with a request-scope layer the caller adds to the
+    /// same router itself (`ProvidersLayer::new(&app)`). Apps do not need it:
+    /// `with_providers` and `with_providers_in_state` add both.
+    #[must_use]
+    pub fn for_layer(app: &crate::App<R>) -> Self {
+        Self { app: app.clone() }
+    }
+
+    /// The app container.
+    #[must_use]
+    pub fn app(&self) -> &crate::App<R> {
+        &self.app
+    }
+}
+
+impl<R: Registry> Clone for Providers<R> {
+    fn clone(&self) -> Self {
+        Self { app: self.app.clone() }
+    }
+}
+
+impl<R: Registry> fmt::Debug for Providers<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Providers").field("registry", &std::any::type_name::<R>()).finish_non_exhaustive()
+    }
+}
+
+impl<R: Registry> axum_core::extract::FromRef<Providers<R>> for crate::App<R> {
+    fn from_ref(providers: &Providers<R>) -> Self {
+        providers.app.clone()
+    }
+}
+
+/// A router state that carries the [`Providers`] of an app container:
+/// [`Providers`] itself, or a state of your own that holds it.
 ///
 /// `Dep<T>` and `DepMut<T>` are extractors for routers whose state implements
 /// it, like axum's `State<T>` needs `T: FromRef<S>`: a router that uses them
-/// and was never given the app container does not compile. `with_providers`
-/// gives a router the state `Providers<R>` (with the request-scope layer); the
-/// container itself (`App<R>`) does not implement it, so that
-/// `.with_state(app)`, which would leave out the layer, does not compile. A
-/// state of your own implements it in one line, and its router adds the
-/// request-scope layer, `.layer(ProvidersLayer::new(&app))`:
+/// and was never given the app container does not compile. A state of your
+/// own holds the [`Providers`] that `with_providers_in_state` hands out
+/// together with the request-scope layer:
 ///
 /// ```
-/// # use axum_providers_core::{App, ProviderState, Registry, ProviderEntry};
+/// # use axum_providers_core::{ProviderState, Providers, Registry, ProviderEntry};
 /// # struct AppProviders;
 /// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
 /// #[derive(Clone)]
 /// struct AppState {
-///     app: App<AppProviders>,
+///     providers: Providers<AppProviders>,
 ///     greeting: &'static str,
 /// }
 ///
 /// impl ProviderState for AppState {
 ///     type Registry = AppProviders;
+///
+///     fn providers(&self) -> &Providers<AppProviders> {
+///         &self.providers
+///     }
 /// }
 /// ```
 #[diagnostic::on_unimplemented(
     message = "the router state `{Self}` does not carry an app container",
     label = "`Dep` and `DepMut` need a router that was given the app container",
-    note = "call `.with_providers(&app)` on the router, or implement `ProviderState` for your own state type and add `.layer(ProvidersLayer::new(&app))`"
+    note = "call `.with_providers(&app)` on the router, or keep the `Providers` that `.with_providers_in_state(&app, |providers| ..)` hands out in your own state and implement `ProviderState` for it"
 )]
 pub trait ProviderState: Send + Sync + 'static {
     /// The registry of the app container.
     type Registry: Registry;
+
+    /// The app container's state, which only comes with the request-scope
+    /// layer.
+    fn providers(&self) -> &Providers<Self::Registry>;
+}
+
+impl<R: Registry> ProviderState for Providers<R> {
+    type Registry = R;
+
+    fn providers(&self) -> &Providers<R> {
+        self
+    }
 }
 
 impl<S, T> FromRequestParts<S> for Dep<T>
@@ -151,8 +213,10 @@ fn scope_of<R: Registry>(parts: &Parts) -> Result<SharedScope<R>, ProviderReject
 fn no_scope<R: Registry>() -> ProviderRejection {
     tracing::error!(
         registry = std::any::type_name::<R>(),
-        "no request scope: the router's state carries the app container but the providers \
-         layer is missing; use `Router::with_providers(&app)` or add `.layer(ProvidersLayer::new(&app))`"
+        "no request scope: the router's state carries the app container but the request had no \
+         request-scope layer; a router given its state by `with_providers` or \
+         `with_providers_in_state` has it (a route added after that call, or a layer that drops \
+         request extensions, does not)"
     );
     ProviderRejection { provider: None, response: None }
 }

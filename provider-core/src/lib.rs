@@ -55,7 +55,7 @@ pub use error::{
     BoxError, BuildError, ProviderError, Respond, ResponsePayload, TeardownError, TeardownErrors,
 };
 #[cfg(feature = "axum")]
-pub use extract::{Lazy, ProviderRejection, ProviderState, internal_error_response};
+pub use extract::{Lazy, ProviderRejection, ProviderState, Providers, internal_error_response};
 pub use graph::Graph;
 pub use hand_scope::Scope;
 pub use health::{Check, CheckStatus, HealthReport};

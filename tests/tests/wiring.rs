@@ -14,7 +14,7 @@ use axum_extra::TypedHeader;
 use axum_extra::headers::Authorization;
 use axum_extra::headers::authorization::Bearer;
 use axum_providers::prelude::*;
-use axum_providers::{BuildError, ProviderState, ProvidersLayer};
+use axum_providers::{BuildError, ProviderState, Providers};
 use axum_providers_tests::Journal;
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
@@ -423,40 +423,47 @@ async fn works_with_nested_routers_and_route_layer() {
     app.shutdown().await.expect("clean shutdown");
 }
 
-/// A state of the user's own, with the app container inside.
+/// A state of the user's own, with the app container's `Providers` inside.
 #[derive(Clone)]
 struct AppState {
-    app: App<AppProviders>,
+    providers: Providers<AppProviders>,
     motto: &'static str,
 }
 
 impl ProviderState for AppState {
     type Registry = AppProviders;
+
+    fn providers(&self) -> &Providers<AppProviders> {
+        &self.providers
+    }
+}
+
+async fn with_motto(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(app): axum::extract::State<App<AppProviders>>,
+    user: Dep<User>,
+) -> String {
+    let greeter = app.get::<Greeter>().await.map(|greeter| greeter.0.clone()).unwrap_or_default();
+    format!("{}: {} ({greeter})", user.name, state.motto)
 }
 
 impl axum::extract::FromRef<AppState> for App<AppProviders> {
     fn from_ref(state: &AppState) -> Self {
-        state.app.clone()
+        state.providers.app().clone()
     }
-}
-
-async fn with_motto(axum::extract::State(state): axum::extract::State<AppState>, user: Dep<User>) -> String {
-    format!("{}: {}", user.name, state.motto)
 }
 
 #[tokio::test]
 async fn works_with_a_state_of_the_users_own() {
     let events = Journal::default();
     let app = build(&events).await;
-    let state = AppState { app: app.clone(), motto: "be kind" };
     let router: Router = Router::new()
         .route("/motto", get(with_motto))
-        .layer(ProvidersLayer::new(&state.app))
-        .with_state(state);
+        .with_providers_in_state(&app, |providers| AppState { providers, motto: "be kind" });
     let request = Request::get("/motto").header("x-request-id", "7").body(Body::empty()).expect("request");
     let (status, body) = call_with(&router, request).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, "HELLO user7: be kind");
+    assert_eq!(body, "HELLO user7: be kind (HELLO)");
     drop(router);
     app.shutdown().await.expect("clean shutdown");
 }
