@@ -33,15 +33,23 @@ pub(crate) type Replacement = Box<dyn Fn() -> BoxFuture<'static, Box<dyn Any + S
 /// nothing: there is no global state.
 ///
 /// ```
-/// use axum_providers_core::App;
-/// # use axum_providers_core::{Registry, ProviderEntry};
-/// # struct Providers;
-/// # impl Registry for Providers { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
+/// use axum_providers::prelude::*;
+///
+/// pub struct Greeting(String);
+///
+/// #[provider(scope = app)]
+/// fn greeting() -> Greeting {
+///     Greeting("hello".into())
+/// }
+///
+/// #[providers(greeting)]
+/// struct AppProviders;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let app = App::<Providers>::builder().build().await?;
+/// let app = App::<AppProviders>::builder().build().await?; // sets `Greeting` up
+/// assert_eq!(app.get::<Greeting>().await?.0, "hello");
 /// let scope = app.scope();
-/// scope.close(axum_providers_core::Outcome::Success).await?;
+/// scope.close(Outcome::Success).await?;
 /// app.shutdown().await?;
 /// # Ok(()) }
 /// ```

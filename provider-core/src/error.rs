@@ -221,18 +221,18 @@ impl StdError for BuildError {
 /// like any teardown error.
 ///
 /// ```
-/// # #[cfg(feature = "axum")] mod example {
-/// # use axum_providers_core as axum_providers;
-/// use http::StatusCode;
-/// use axum_providers::{BoxError, Outcome, Respond, Teardown};
+/// use axum::http::StatusCode;
+/// use axum_providers::prelude::*;
+/// use axum_providers::{BoxError, Respond};
 ///
-/// struct Order;
+/// pub struct Order;
 /// impl Order {
 ///     async fn commit(self) -> Result<(), std::io::Error> {
 ///         Err(std::io::Error::other("duplicate key value violates unique constraint"))
 ///     }
 /// }
 ///
+/// #[provider(exclusive)]
 /// fn order() -> Teardown<Order> {
 ///     Teardown::new(Order, |order, outcome: Outcome| async move {
 ///         if !outcome.is_success() {
@@ -243,7 +243,7 @@ impl StdError for BuildError {
 ///         })
 ///     })
 /// }
-/// # }
+/// # fn main() {}
 /// ```
 pub struct Respond {
     status: u16,
