@@ -282,9 +282,17 @@ impl<R: Registry> App<R> {
             let running = match entry.start(Outcome::Shutdown, traced) {
                 Ok(running) => running,
                 Err(held) => {
+                    let value = R::PROVIDERS
+                        .iter()
+                        .find(|entry| entry.name() == provider)
+                        .map_or("?", |entry| entry.output_type());
+                    let waits_s = deadline.last().saturating_duration_since(Instant::now()).as_secs_f32();
                     tracing::warn!(
                         provider,
-                        "app shutdown waits for the app-scoped value of `{provider}`: a `Dep` still holds it"
+                        value,
+                        "app shutdown waits for `{value}` (provider `{provider}`): a `Dep` of it is still held \
+                         (from `App::get`, a task or a scope); its teardown runs when it is dropped, or \
+                         shutdown gives up on it in {waits_s:.1} s"
                     );
                     // Woken by the drop of the value's last handle.
                     let mut released = pin!(held.released());
