@@ -47,7 +47,8 @@ use proc_macro::TokenStream;
 ///   extractor (its rejection becomes the response) and borrowed parts of the
 ///   request head (`&HeaderMap`, `&Parts`, `&Uri`, `&Method`, `&Version`,
 ///   `&Extensions`).
-/// - The function stays as written; a module with the same name is generated
+/// - The function stays as written (a unit test can call it, with its `Dep`s
+///   made by `Dep::new(value)`); a module with the same name is generated
 ///   next to it, to be listed in [`#[providers(..)]`](macro@providers)
 ///   (functions and modules live in separate namespaces, so `use db::pool;`
 ///   brings both; a `mod` of your own with that name next to it conflicts).
