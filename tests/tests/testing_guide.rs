@@ -57,6 +57,7 @@ async fn a_created_note_is_committed(pool: PgPool) -> Result<(), Box<dyn std::er
     let notes: i64 = sqlx::query_scalar("SELECT count(*) FROM notes").fetch_one(&pool).await?;
     assert_eq!(notes, 1);
     app.shutdown().await?;
+    assert!(!pool.is_closed(), "an overridden value has no teardown: the test's pool stays open");
     Ok(())
 }
 
