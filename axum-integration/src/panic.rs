@@ -34,7 +34,7 @@ thread_local! {
 /// there is.
 ///
 /// ```
-/// axum_providers_axum::quiet_handler_panics();
+/// axum_providers::quiet_handler_panics();
 /// ```
 pub fn quiet_handler_panics() {
     if cfg!(panic = "abort") {

@@ -45,18 +45,25 @@ use tower_service::Service;
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
-/// # use axum_providers_core as axum_providers;
-/// use axum_providers::App;
-/// # use axum_providers::{Registry, ProviderEntry};
-/// # struct AppProviders;
-/// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
+/// use axum_providers::prelude::*;
+///
+/// pub struct Greeting(&'static str);
+///
+/// #[provider(scope = app)]
+/// fn greeting() -> Greeting { Greeting("hello") }
+///
+/// #[providers(greeting)]
+/// struct AppProviders;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let app = App::<AppProviders>::builder().build().await?;
-/// let router: Router = Router::new().route("/", get(|| async { "hello" }));
+/// let router: Router = Router::new()
+///     .route("/", get(|greeting: Dep<Greeting>| async move { greeting.0 }))
+///     .with_providers(&app);
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-/// axum_providers_axum::serve(listener, router, &app).await?; // until SIGTERM or Ctrl-C
+/// axum_providers::serve(listener, router, &app).await?; // until SIGTERM or Ctrl-C
 /// # Ok(()) }
+/// # fn main() {}
 /// ```
 pub fn serve<L, M, S, R>(listener: L, make_service: M, app: &App<R>) -> Serve<L, M, R>
 where

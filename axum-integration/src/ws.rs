@@ -33,11 +33,17 @@ pub use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 /// cut.
 ///
 /// ```
-/// use axum::response::Response;
-/// use axum_providers_axum::ws::{Message, WebSocket, WebSocketUpgrade};
-/// # use axum_providers_core as axum_providers;
-/// # use axum_providers::Dep;
-/// # pub struct Session { pub user: String }
+/// use axum::{Router, response::Response, routing::get};
+/// use axum_providers::prelude::*;
+/// use axum_providers::ws::{Message, WebSocket, WebSocketUpgrade};
+///
+/// pub struct Session { pub user: String }
+///
+/// #[provider]
+/// fn session() -> Session { Session { user: "ada".into() } }
+///
+/// #[providers(session)]
+/// struct AppProviders;
 ///
 /// async fn chat(upgrade: WebSocketUpgrade, session: Dep<Session>) -> Response {
 ///     upgrade.on_upgrade(move |mut socket: WebSocket| async move {
@@ -49,6 +55,13 @@ pub use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 ///         }
 ///     })
 /// }
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::<AppProviders>::builder().build().await?;
+/// let router: Router = Router::new().route("/chat", get(chat)).with_providers(&app);
+/// # drop(router);
+/// # Ok(()) }
+/// # fn main() {}
 /// ```
 pub struct WebSocketUpgrade<F = DefaultOnFailedUpgrade> {
     inner: ws::WebSocketUpgrade<F>,

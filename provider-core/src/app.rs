@@ -33,15 +33,23 @@ pub(crate) type Replacement = Box<dyn Fn() -> BoxFuture<'static, Box<dyn Any + S
 /// nothing: there is no global state.
 ///
 /// ```
-/// use axum_providers_core::App;
-/// # use axum_providers_core::{Registry, ProviderEntry};
-/// # struct Providers;
-/// # impl Registry for Providers { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
+/// use axum_providers::prelude::*;
+///
+/// pub struct Greeting(String);
+///
+/// #[provider(scope = app)]
+/// fn greeting() -> Greeting {
+///     Greeting("hello".into())
+/// }
+///
+/// #[providers(greeting)]
+/// struct AppProviders;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let app = App::<Providers>::builder().build().await?;
+/// let app = App::<AppProviders>::builder().build().await?; // sets `Greeting` up
+/// assert_eq!(app.get::<Greeting>().await?.0, "hello");
 /// let scope = app.scope();
-/// scope.close(axum_providers_core::Outcome::Success).await?;
+/// scope.close(Outcome::Success).await?;
 /// app.shutdown().await?;
 /// # Ok(()) }
 /// ```
@@ -274,9 +282,17 @@ impl<R: Registry> App<R> {
             let running = match entry.start(Outcome::Shutdown, traced) {
                 Ok(running) => running,
                 Err(held) => {
+                    let value = R::PROVIDERS
+                        .iter()
+                        .find(|entry| entry.name() == provider)
+                        .map_or("?", |entry| entry.output_type());
+                    let waits_s = deadline.last().saturating_duration_since(Instant::now()).as_secs_f32();
                     tracing::warn!(
                         provider,
-                        "app shutdown waits for the app-scoped value of `{provider}`: a `Dep` still holds it"
+                        value,
+                        "app shutdown waits for `{value}` (provider `{provider}`): a `Dep` of it is still held \
+                         (from `App::get`, a task or a scope); its teardown runs when it is dropped, or \
+                         shutdown gives up on it in {waits_s:.1} s"
                     );
                     // Woken by the drop of the value's last handle.
                     let mut released = pin!(held.released());

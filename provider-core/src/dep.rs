@@ -20,7 +20,7 @@ pub trait HandOut: Cell {
 impl<T: Send + Sync + 'static> HandOut for SharedCell<T> {
     #[inline]
     fn share(handle: Arc<Self>) -> Option<Dep<T>> {
-        Some(Dep::new(handle))
+        Some(Dep::from_cell(handle))
     }
 
     fn lend(_handle: Arc<Self>) -> Result<DepMut<T>, bool> {
@@ -50,8 +50,35 @@ pub struct Dep<T> {
 }
 
 impl<T> Dep<T> {
-    pub(crate) fn new(cell: Arc<SharedCell<T>>) -> Self {
+    pub(crate) fn from_cell(cell: Arc<SharedCell<T>>) -> Self {
         Self { cell }
+    }
+}
+
+impl<T: Send + Sync + 'static> Dep<T> {
+    /// A `Dep` of `value` that no scope owns: to call a provider (or any
+    /// function that takes `Dep`s) directly, in a unit test. The value has
+    /// no teardown and is dropped with its last `Dep`.
+    ///
+    /// ```
+    /// use axum_providers::prelude::*;
+    ///
+    /// pub struct Config { pub greeting: String }
+    /// pub struct Greeter(pub String);
+    ///
+    /// #[provider]
+    /// fn greeter(config: Dep<Config>) -> Greeter {
+    ///     Greeter(config.greeting.to_uppercase())
+    /// }
+    ///
+    /// # fn main() {
+    /// let greeter = greeter(Dep::new(Config { greeting: "hello".into() }));
+    /// assert_eq!(greeter.0, "HELLO");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn new(value: T) -> Self {
+        Self::from_cell(Arc::new(SharedCell::new(value)))
     }
 }
 
@@ -88,6 +115,36 @@ pub struct DepMut<T> {
     cell: Arc<ExclusiveCell<T>>,
     /// Moved out of the cell while lent; put back on drop.
     value: Option<T>,
+}
+
+impl<T: Send + 'static> DepMut<T> {
+    /// A `DepMut` of `value` that no scope owns: to call a provider that
+    /// takes one directly, in a unit test. The value has no teardown and is
+    /// dropped with the `DepMut`.
+    ///
+    /// ```
+    /// use axum_providers::prelude::*;
+    ///
+    /// pub struct Cart(pub Vec<String>);
+    /// pub struct Total(pub usize);
+    ///
+    /// #[provider(exclusive)]
+    /// fn cart() -> Cart { Cart(Vec::new()) }
+    ///
+    /// #[provider]
+    /// fn total(cart: DepMut<Cart>) -> Total { Total(cart.0.len()) }
+    ///
+    /// # fn main() {
+    /// let total = total(DepMut::new(Cart(vec!["milk".into(), "bread".into()])));
+    /// assert_eq!(total.0, 2);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn new(value: T) -> Self {
+        let cell = Arc::new(ExclusiveCell::new(value));
+        let value = cell.lend(); // a new cell: lent to no one yet
+        Self { cell, value }
+    }
 }
 
 impl<T> DepMut<T> {

@@ -22,6 +22,34 @@ pub type ResponsePayload = Box<dyn Any + Send>;
 /// `std::error::Error + Send + Sync`, it is this error's
 /// [`source`](StdError::source). `Send + Sync + 'static`: `?` turns it into a
 /// `Box<dyn Error + Send + Sync>` or an `anyhow::Error`.
+///
+/// ```
+/// use axum_providers::prelude::*;
+///
+/// pub struct Report;
+///
+/// #[provider]
+/// async fn report() -> Result<Report, std::io::Error> {
+///     Err(std::io::Error::other("disk full"))
+/// }
+///
+/// #[providers(report)]
+/// struct AppProviders;
+///
+/// async fn job(app: &App<AppProviders>) -> anyhow::Result<()> {
+///     let mut scope = app.scope();
+///     let _report = scope.get::<Report>().await?; // a `ProviderError`
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let app = App::<AppProviders>::builder().build().await?;
+/// let Err(error) = job(&app).await else { panic!("the provider fails") };
+/// assert_eq!(error.to_string(), "provider `report` failed: disk full");
+/// assert_eq!(error.root_cause().to_string(), "disk full"); // the provider's own error, as the source
+/// # app.shutdown().await?;
+/// # Ok(()) }
+/// ```
 pub struct ProviderError {
     provider: &'static str,
     kind: ErrorKind,
@@ -175,6 +203,43 @@ impl StdError for ProviderError {
 }
 
 /// An app-scoped provider failed while the app container was being built.
+///
+/// Its message names the provider; its [`source`](StdError::source) is the
+/// [`ProviderError`], whose source is the provider's own error.
+/// `Send + Sync + 'static`: `build().await?` goes into a
+/// `Box<dyn Error + Send + Sync>` or an `anyhow::Error`.
+///
+/// ```
+/// use axum_providers::prelude::*;
+/// use axum_providers::BuildError;
+///
+/// pub struct Pool;
+///
+/// #[provider(scope = app)]
+/// async fn pool() -> Result<Pool, std::io::Error> {
+///     Err(std::io::Error::other("connection refused"))
+/// }
+///
+/// #[providers(pool)]
+/// struct AppProviders;
+///
+/// async fn start() -> Result<App<AppProviders>, Box<dyn std::error::Error + Send + Sync>> {
+///     Ok(App::<AppProviders>::builder().build().await?)
+/// }
+///
+/// async fn start_with_anyhow() -> anyhow::Result<App<AppProviders>> {
+///     Ok(App::<AppProviders>::builder().build().await?)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let Err(error) = start().await else { panic!("`pool` fails") };
+/// assert_eq!(error.to_string(), "app startup failed: provider `pool` failed: connection refused");
+///
+/// let Err(error) = start_with_anyhow().await else { panic!("`pool` fails") };
+/// assert_eq!(error.downcast_ref::<BuildError>().map(BuildError::provider), Some("pool"));
+/// assert_eq!(error.chain().count(), 3); // BuildError, ProviderError, io::Error
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct BuildError {
     pub(crate) source: ProviderError,
@@ -221,18 +286,18 @@ impl StdError for BuildError {
 /// like any teardown error.
 ///
 /// ```
-/// # #[cfg(feature = "axum")] mod example {
-/// # use axum_providers_core as axum_providers;
-/// use http::StatusCode;
-/// use axum_providers::{BoxError, Outcome, Respond, Teardown};
+/// use axum::http::StatusCode;
+/// use axum_providers::prelude::*;
+/// use axum_providers::{BoxError, Respond};
 ///
-/// struct Order;
+/// pub struct Order;
 /// impl Order {
 ///     async fn commit(self) -> Result<(), std::io::Error> {
 ///         Err(std::io::Error::other("duplicate key value violates unique constraint"))
 ///     }
 /// }
 ///
+/// #[provider(exclusive)]
 /// fn order() -> Teardown<Order> {
 ///     Teardown::new(Order, |order, outcome: Outcome| async move {
 ///         if !outcome.is_success() {
@@ -243,7 +308,7 @@ impl StdError for BuildError {
 ///         })
 ///     })
 /// }
-/// # }
+/// # fn main() {}
 /// ```
 pub struct Respond {
     status: u16,

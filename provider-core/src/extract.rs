@@ -73,9 +73,18 @@ impl<R: Registry> axum_core::extract::FromRef<Providers<R>> for crate::App<R> {
 /// together with the request-scope layer:
 ///
 /// ```
-/// # use axum_providers_core::{ProviderState, Providers, Registry, ProviderEntry};
-/// # struct AppProviders;
-/// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
+/// use axum::{Router, extract::State, routing::get};
+/// use axum_providers::prelude::*;
+/// use axum_providers::{ProviderState, Providers};
+///
+/// pub struct User(String);
+///
+/// #[provider]
+/// fn user() -> User { User("ada".into()) }
+///
+/// #[providers(user)]
+/// struct AppProviders;
+///
 /// #[derive(Clone)]
 /// struct AppState {
 ///     providers: Providers<AppProviders>,
@@ -89,6 +98,19 @@ impl<R: Registry> axum_core::extract::FromRef<Providers<R>> for crate::App<R> {
 ///         &self.providers
 ///     }
 /// }
+///
+/// async fn hello(State(state): State<AppState>, user: Dep<User>) -> String {
+///     format!("{}, {}", state.greeting, user.0)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::<AppProviders>::builder().build().await?;
+/// let router: Router = Router::new()
+///     .route("/", get(hello))
+///     .with_providers_in_state(&app, |providers| AppState { providers, greeting: "hello" });
+/// # drop(router);
+/// # app.shutdown().await?;
+/// # Ok(()) }
 /// ```
 #[diagnostic::on_unimplemented(
     message = "the router state `{Self}` does not carry an app container",
@@ -151,9 +173,15 @@ where
 /// same request-scoped value.
 ///
 /// ```
-/// # use axum_providers_core as axum_providers;
 /// use axum_providers::{Dep, Lazy, ProviderRejection};
-/// # struct Report;
+/// # use axum_providers::provider;
+/// # pub struct Report;
+/// # #[provider] fn report() -> Report { Report }
+/// # #[axum_providers::providers(report)] struct AppProviders;
+/// # fn main() {
+/// # let _: axum::routing::MethodRouter<axum_providers::Providers<AppProviders>> =
+/// #     axum::routing::get(|report: Lazy<Report>| export(report, true));
+/// # }
 /// async fn export(report: Lazy<Report>, wanted: bool) -> Result<&'static str, ProviderRejection> {
 ///     if wanted {
 ///         let _report: Dep<Report> = report.get().await?; // set up here, torn down with the request

@@ -10,12 +10,29 @@ use crate::scope::ScopeKind;
 /// Edges go from a provider to each provider it depends on.
 ///
 /// ```
-/// # use axum_providers_core::{Registry, ProviderEntry, Graph};
-/// # struct Empty;
-/// # impl Registry for Empty { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
-/// let graph = Graph::of::<Empty>();
-/// assert_eq!(graph.mermaid(), "graph TD\n");
-/// assert_eq!(graph.dot(), "digraph providers {\n    rankdir=TB;\n    node [shape=box];\n}\n");
+/// use axum_providers::Graph;
+/// use axum_providers::prelude::*;
+///
+/// pub struct Config;
+/// pub struct User;
+///
+/// #[provider(scope = app)]
+/// fn config() -> Config { Config }
+///
+/// #[provider]
+/// fn user(_config: Dep<Config>) -> User { User }
+///
+/// #[providers(config, user)]
+/// struct AppProviders;
+///
+/// # fn main() {
+/// let graph = Graph::of::<AppProviders>();
+/// assert_eq!(
+///     graph.mermaid(),
+///     "graph TD\n    p0[\"config: Config (app)\"]\n    p1[\"user: User (request)\"]\n    p1 --> p0\n"
+/// );
+/// assert!(graph.dot().starts_with("digraph providers {\n"));
+/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Graph {

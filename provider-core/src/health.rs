@@ -88,5 +88,5 @@ async fn run<R: Registry>(app: &crate::app::AppInner<R>, timeout: Duration) -> H
 #[must_use]
 pub fn app_value<T: Send + Sync + 'static>(stored: &Stored) -> Option<crate::Dep<T>> {
     let cell = std::sync::Arc::clone(stored).downcast::<crate::held::SharedCell<T>>().ok()?;
-    Some(crate::Dep::new(cell))
+    Some(crate::Dep::from_cell(cell))
 }

@@ -9,7 +9,7 @@ use std::fmt;
 /// becomes a `404` is seen here as `ErrorResponse { status: 404 }`.
 ///
 /// ```
-/// use axum_providers_core::Outcome;
+/// use axum_providers::Outcome;
 ///
 /// assert!(Outcome::Success.is_success());
 /// assert!(!Outcome::ErrorResponse { status: 422 }.is_success());

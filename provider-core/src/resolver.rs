@@ -297,6 +297,37 @@ impl<'r, R: Registry> Resolver<'r, R> {
 impl<R: Registry> crate::App<R> {
     /// The app-scoped `T` (for request-scoped values, open a [`scope`](crate::App::scope)).
     ///
+    /// The `Dep` keeps the value alive: a value with a teardown is torn down
+    /// at [`shutdown`](crate::App::shutdown) only once its last `Dep` is
+    /// dropped. A `Dep` still held when shutdown reaches that value makes it
+    /// wait, with a warning naming the value at once, until the `Dep` is
+    /// dropped or the shutdown deadline ([`shutdown_timeout`](crate::AppBuilder::shutdown_timeout),
+    /// 30 s by default) and its grace pass; then its teardown does not run and
+    /// `shutdown` returns an error naming the provider. Drop it before
+    /// shutdown, or keep a clone of what you need:
+    ///
+    /// ```
+    /// use axum_providers::prelude::*;
+    ///
+    /// #[derive(Clone)]
+    /// pub struct Config { pub name: String }
+    ///
+    /// #[provider(scope = app)]
+    /// fn config() -> Teardown<Config> {
+    ///     Teardown::new(Config { name: "jobs".into() }, |_, _| async {})
+    /// }
+    ///
+    /// #[providers(config)]
+    /// struct AppProviders;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let app = App::<AppProviders>::builder().build().await?;
+    /// let config: Config = app.get::<Config>().await?.clone(); // the `Dep` is dropped here
+    /// assert_eq!(config.name, "jobs");
+    /// app.shutdown().await?; // nothing holds the value: its teardown runs at once
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// After [`shutdown`](crate::App::shutdown), for a value whose teardown ran.

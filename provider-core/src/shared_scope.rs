@@ -31,19 +31,25 @@ use crate::resolver::Resolver;
 /// that goes away first is [`abandon`](SharedScope::abandon)ed.
 ///
 /// ```
-/// # use axum_providers_core as axum_providers;
-/// use axum_providers::{App, Outcome, SharedScope};
-/// # use axum_providers::{Registry, ProviderEntry};
-/// # struct AppProviders;
-/// # impl Registry for AppProviders { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
+/// use axum_providers::driver::SharedScope;
+/// use axum_providers::prelude::*;
+///
+/// pub struct User(String);
+///
+/// #[provider]
+/// fn user() -> User { User("ada".into()) }
+///
+/// #[providers(user)]
+/// struct AppProviders;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let app = App::<AppProviders>::builder().build().await?;
 /// let scope = SharedScope::open(&app);
 /// let mut request = (); // what providers may borrow: for HTTP, the request's head
 /// let mut resolver = scope.resolver(&mut request);
-/// // ... `resolver.shared::<T>().await?` for each value the handler asks for ...
-/// # drop(resolver);
+/// let user: Dep<User> = resolver.shared::<User>().await?; // for each value the handler asks for
+/// assert_eq!(user.0, "ada");
+/// drop(user);
 /// let closed = scope.close_before_response(Outcome::Success).await;
 /// closed.errors?; // every failure is logged; a success turned into an error is in `closed.replaced`
 /// if let Some(after_response) = closed.after_response {

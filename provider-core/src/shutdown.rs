@@ -61,14 +61,13 @@ impl OpenScopes {
 /// outside HTTP can race its work against [`cancelled`](Cancellation::cancelled).
 ///
 /// ```
-/// # use axum_providers_core as axum_providers;
-/// use axum_providers::App;
-/// # use axum_providers::{Registry, ProviderEntry};
-/// # struct Providers;
-/// # impl Registry for Providers { const PROVIDERS: &'static [ProviderEntry<Self>] = &[]; type Slots = (); }
+/// use axum_providers::prelude::*;
+///
+/// #[providers()]
+/// struct AppProviders;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let app = App::<Providers>::builder().build().await?;
+/// let app = App::<AppProviders>::builder().build().await?;
 /// let cancellation = app.cancellation();
 /// let scope = app.scope(); // the worker's scope: shutdown waits for it
 /// let worker = tokio::spawn(async move {

@@ -93,7 +93,7 @@ where
 /// teardowns of the scope.
 ///
 /// ```
-/// use axum_providers_core::{Outcome, Teardown};
+/// use axum_providers::{Outcome, Teardown};
 ///
 /// struct Connection;
 /// impl Connection {

@@ -1,6 +1,7 @@
 //! What reaches the logs: the full error of a failing provider (that the client
-//! never sees), a conflicting exclusive borrow, and every failed teardown of a
-//! request, together and with the provider names.
+//! never sees), a conflicting exclusive borrow, every failed teardown of a
+//! request, together and with the provider names, and an app value that a
+//! `Dep` still holds when shutdown wants to tear it down.
 
 use axum::Router;
 use axum::body::Body;
@@ -148,4 +149,76 @@ fn a_scope_dropped_after_its_runtime_is_gone_is_reported_not_run_and_does_not_pa
     let logs = captured.text();
     assert!(logs.contains("teardown could not run"), "{logs}");
     assert!(logs.contains(r#"providers=["held"]"#), "{logs}");
+}
+
+/// An app value with a teardown, read with `App::get`.
+pub struct Pool;
+
+#[provider(scope = app)]
+fn pool() -> Teardown<Pool> {
+    Teardown::new(Pool, |_, _| async {})
+}
+
+#[providers(pool)]
+struct PoolProviders;
+
+/// Waits (up to 5 s) until the logs contain `text`.
+async fn logged(captured: &Captured, text: &str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let logs = captured.text();
+        if logs.contains(text) || started.elapsed() > std::time::Duration::from_secs(5) {
+            return logs;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_dep_from_app_get_held_at_shutdown_is_named_at_once_and_released_by_its_drop() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = App::<PoolProviders>::builder().build().await.expect("app builds");
+    let held = app.get::<Pool>().await.expect("pool");
+    let started = std::time::Instant::now();
+    let shutdown = tokio::spawn({
+        let app = app.clone();
+        async move { app.shutdown().await }
+    });
+    let logs = logged(&captured, "app shutdown waits for").await;
+    let line = logs
+        .lines()
+        .find(|line| line.contains("app shutdown waits for"))
+        .unwrap_or_else(|| panic!("no warning about the held value in {logs}"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "warned only after {:?}",
+        started.elapsed()
+    );
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains("waits for `logging::Pool` (provider `pool`)"), "{line}");
+    assert!(line.contains("App::get"), "{line}");
+    assert!(!shutdown.is_finished(), "shutdown waits for the value");
+
+    drop(held);
+    let result = tokio::time::timeout(std::time::Duration::from_secs(5), shutdown).await;
+    assert!(matches!(result, Ok(Ok(Ok(())))), "the drop lets the teardown run: {result:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_dep_held_past_the_deadline_fails_shutdown_naming_the_provider() {
+    let app = App::<PoolProviders>::builder()
+        .shutdown_timeout(std::time::Duration::from_millis(50))
+        .build()
+        .await
+        .expect("app builds");
+    let held = app.get::<Pool>().await.expect("pool");
+    let errors = app.shutdown().await.expect_err("the held value's teardown cannot run");
+    let providers: Vec<_> = errors.errors().iter().map(|error| error.provider).collect();
+    assert_eq!(providers, ["pool"]);
+    assert!(errors.to_string().contains("value still in use at shutdown"), "{errors}");
+    drop(held);
 }
