@@ -21,7 +21,7 @@ pub use panic::quiet_handler_panics;
 pub use readiness::readiness;
 pub use router::{RouterExt, RouterStateExt};
 pub use serve::{Serve, ServeError, serve};
-pub use uses::{Uses, UsesService};
+pub use uses::{Uses, UsesExt, UsesService};
 
 #[doc(hidden)]
 pub mod __private;

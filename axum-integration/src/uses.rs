@@ -7,10 +7,12 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use axum::Router;
 use axum::extract::Request;
 use axum::response::{IntoResponse as _, Response};
+use axum::routing::MethodRouter;
 use axum_providers_core::SharedScope;
-use axum_providers_core::{ProvidedSet, ProviderRejection, Registry};
+use axum_providers_core::{ProvidedSet, ProviderRejection, ProviderState, Registry};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -19,20 +21,17 @@ use tower_service::Service;
 /// limit, an audit record. Their teardown runs with the request's, as usual; a
 /// failure is the response and the handler does not run.
 ///
-/// Put it on a route with `route_layer`, or on a router with `layer`, inside
-/// the router that `with_providers` is called on (it needs the request scope).
-///
-/// `Uses::<AppProviders, (AdminOnly,)>::new()` compiles only when
-/// `AppProviders` provides every type of the tuple. The facade's guide
-/// (`axum_providers::guide::patterns`) has a compiled example.
+/// Added with [`UsesExt::uses`] on a route or a router whose state carries
+/// the app container, so it cannot end up on a router without the
+/// request-scope layer. The facade's guide (`axum_providers::guide::patterns`)
+/// has a compiled example.
 pub struct Uses<R, T> {
     _types: PhantomData<fn() -> (R, T)>,
 }
 
 impl<R, T> Uses<R, T> {
     /// The layer. Compiles only when `R` provides every type of `T`.
-    #[must_use]
-    pub fn new() -> Self
+    fn new() -> Self
     where
         R: Registry,
         T: ProvidedSet<R>,
@@ -41,9 +40,30 @@ impl<R, T> Uses<R, T> {
     }
 }
 
-impl<R: Registry, T: ProvidedSet<R>> Default for Uses<R, T> {
-    fn default() -> Self {
-        Self::new()
+/// Sets up side-effect providers for a route or a router:
+/// `get(admin).uses::<(AdminOnly,)>()`, `router.uses::<(Audit,)>()`.
+///
+/// Only for routes and routers whose state carries the app container (a
+/// [`ProviderState`]: [`Providers`](axum_providers_core::Providers), or a
+/// state of your own holding it), which they get only together with the
+/// request-scope layer: the providers always find the request's scope.
+/// `uses::<T>()` compiles only when the registry provides every type of `T`.
+pub trait UsesExt<S: ProviderState>: Sized {
+    /// Sets up every type of `T` (a tuple of provided types) before the
+    /// handler runs, for matched routes only.
+    #[must_use]
+    fn uses<T: ProvidedSet<S::Registry> + 'static>(self) -> Self;
+}
+
+impl<S: ProviderState + Clone> UsesExt<S> for Router<S> {
+    fn uses<T: ProvidedSet<S::Registry> + 'static>(self) -> Self {
+        self.route_layer(Uses::<S::Registry, T>::new())
+    }
+}
+
+impl<S: ProviderState + Clone> UsesExt<S> for MethodRouter<S> {
+    fn uses<T: ProvidedSet<S::Registry> + 'static>(self) -> Self {
+        self.route_layer(Uses::<S::Registry, T>::new())
     }
 }
 
@@ -95,7 +115,7 @@ where
             let (mut parts, body) = request.into_parts();
             let Some(scope) = SharedScope::<R>::of(&parts.extensions) else {
                 tracing::error!(
-                    "`Uses` found no request scope: put it inside the router that `with_providers` is called on"
+                    "`uses` found no request scope: the route was added after `with_providers`, or a layer dropped the request's extensions"
                 );
                 return Ok(axum_providers_core::internal_error_response());
             };

@@ -41,8 +41,8 @@
 //! ```
 
 pub use axum_providers_axum::{
-    ProvidersLayer, RouterExt, RouterStateExt, Serve, ServeError, Uses, quiet_handler_panics, readiness,
-    serve,
+    ProvidersLayer, RouterExt, RouterStateExt, Serve, ServeError, Uses, UsesExt, quiet_handler_panics,
+    readiness, serve,
 };
 pub use axum_providers_core::{
     App, AppBuilder, BoxError, BuildError, Cancellation, Cancelled, Check, CheckStatus, Dep, DepMut, Graph,
@@ -127,8 +127,8 @@ pub mod guide {
 /// The names most programs need: `use axum_providers::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        App, Dep, DepMut, Lazy, Outcome, RouterExt as _, RouterStateExt as _, Teardown, handler, provider,
-        providers,
+        App, Dep, DepMut, Lazy, Outcome, RouterExt as _, RouterStateExt as _, Teardown, UsesExt as _,
+        handler, provider, providers,
     };
 }
 

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_providers::prelude::*;
-use axum_providers::{Graph, Uses, readiness};
+use axum_providers::{Graph, readiness};
 use axum_providers_tests::Journal;
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
@@ -185,7 +185,7 @@ async fn app_and_router() -> (App<AppProviders>, Router, Journal) {
     let router = Router::new()
         .route("/plain", get(plain))
         .route("/id", get(with_id))
-        .route("/admin", get(admin).route_layer(Uses::<AppProviders, (AdminGuard,)>::new()))
+        .route("/admin", get(admin).uses::<(AdminGuard,)>())
         .route("/report/{wanted}", get(maybe_report))
         .route("/notes/{id}", get(note))
         .route("/ready", get(readiness::<AppProviders>))

@@ -1,6 +1,5 @@
 use axum::Router;
 use axum::routing::get;
-use axum_providers::Uses;
 use axum_providers::prelude::*;
 
 struct Audit;
@@ -15,7 +14,6 @@ fn audit() -> Audit {
 struct AppProviders;
 
 fn main() {
-    let _router: Router<axum_providers::Providers<AppProviders>> = Router::new()
-        .route("/", get(|| async { "hi" }))
-        .route_layer(Uses::<AppProviders, (Audit, RateLimit)>::new());
+    let _router: Router<axum_providers::Providers<AppProviders>> =
+        Router::new().route("/", get(|| async { "hi" })).uses::<(Audit, RateLimit)>();
 }
