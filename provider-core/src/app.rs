@@ -23,8 +23,18 @@ use crate::teardown::{BoxFuture, Entry, Stored};
 /// shutdown timeout, at most 5 s.
 const MAX_CANCEL_GRACE: Duration = Duration::from_secs(5);
 
-/// An override: makes a value of the replaced provider's type.
+/// A value override: makes a value of the replaced provider's type.
 pub(crate) type Replacement = Box<dyn Fn() -> BoxFuture<'static, Box<dyn Any + Send>> + Send + Sync>;
+
+/// What replaces a provider in one container.
+pub(crate) enum Override<R: Registry> {
+    /// `override_value`, `override_with`: a value, without dependencies or
+    /// teardown.
+    Value(Replacement),
+    /// `override_provider`: another provider of the same type, set up as any
+    /// provider (its dependencies, its teardown).
+    Provider(crate::provider::SetupFn<R>),
+}
 
 /// The app container of registry `R`: the app-scoped values, the overrides,
 /// and the door to request scopes.
@@ -80,7 +90,7 @@ pub(crate) struct AppInner<R: Registry> {
     pub(crate) slots: R::Slots,
     pub(crate) deferred: Deferred,
     entries: Mutex<Vec<Entry>>,
-    pub(crate) overrides: Option<Box<[Option<Replacement>]>>,
+    pub(crate) overrides: Option<Box<[Option<Override<R>>]>>,
     shutdown_timeout: Duration,
     pub(crate) scopes: OpenScopes,
     cancellation: Cancellation,
@@ -99,7 +109,7 @@ pub(crate) struct AppInner<R: Registry> {
 
 impl<R: Registry> AppInner<R> {
     /// A container with no value set up yet.
-    pub(crate) fn new(overrides: Option<Box<[Option<Replacement>]>>, shutdown_timeout: Duration) -> Self {
+    pub(crate) fn new(overrides: Option<Box<[Option<Override<R>>]>>, shutdown_timeout: Duration) -> Self {
         Self {
             slots: R::Slots::empty(),
             deferred: Deferred::start(),

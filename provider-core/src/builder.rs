@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::app::{App, AppInner, Replacement};
+use crate::app::{App, AppInner, Override, Replacement};
 use crate::error::{BuildError, TeardownError, TeardownErrors};
 use crate::outcome::Outcome;
-use crate::provider::{Provides, Registry};
+use crate::provider::{Provides, Registry, Setup};
 use crate::resolver::Resolver;
 use crate::scope::ScopeKind;
 use crate::teardown::{Entry, StoreAs};
@@ -32,7 +32,7 @@ impl<R: Registry> App<R> {
 /// overrides. Dependents of an overridden provider receive the override. A
 /// container without overrides pays nothing for the feature.
 pub struct AppBuilder<R: Registry> {
-    overrides: Option<Box<[Option<Replacement>]>>,
+    overrides: Option<Box<[Option<Override<R>>]>>,
     shutdown_timeout: Duration,
     _registry: PhantomData<fn() -> R>,
 }
@@ -54,7 +54,7 @@ impl<R: Registry> AppBuilder<R> {
     /// Replaces the provider of `T` by `make`, called once per instance the
     /// provider's scope would create. The value gets no teardown.
     #[must_use]
-    pub fn override_with<T, F, Fut>(mut self, make: F) -> Self
+    pub fn override_with<T, F, Fut>(self, make: F) -> Self
     where
         R: Provides<T>,
         <R as Provides<T>>::Access: StoreAs<T>,
@@ -66,10 +66,41 @@ impl<R: Registry> AppBuilder<R> {
             let made = make();
             Box::pin(async move { Box::new(made.await) as Box<dyn Any + Send> })
         });
+        self.replace(<R as Provides<T>>::INDEX, Override::Value(replacement))
+    }
+
+    /// Replaces the provider of `P::Output` by provider `P`, another
+    /// `#[provider]` function of the same type, scope and access, named by
+    /// the marker `#[provider]` puts beside it: `override_provider::<fake_mailer::Provider>()`.
+    /// It is set up as any provider: its dependencies come from the registry
+    /// (checked at compile time, as for a listed provider), and its teardown
+    /// runs. Dependents of the replaced provider receive its value.
+    ///
+    /// `P` must not depend, directly or through others, on the type it
+    /// replaces: that is a compile error when the program is built.
+    #[must_use]
+    pub fn override_provider<P>(self) -> Self
+    where
+        P: Setup<R>,
+        R: Provides<P::Output, Scope = P::Scope, Access = P::Access>,
+    {
+        const {
+            assert!(
+                !crate::provider::reaches::<R>(P::DEPS, <R as Provides<P::Output>>::INDEX),
+                "an override provider cannot depend, directly or through others, on the type it replaces"
+            );
+        }
+        self.replace(
+            <R as Provides<P::Output>>::INDEX,
+            Override::Provider(crate::resolver::setup_replacing::<R, P>),
+        )
+    }
+
+    fn replace(mut self, index: usize, with: Override<R>) -> Self {
         let overrides = self
             .overrides
             .get_or_insert_with(|| std::iter::repeat_with(|| None).take(R::PROVIDERS.len()).collect());
-        overrides[<R as Provides<T>>::INDEX] = Some(replacement);
+        overrides[index] = Some(with);
         self
     }
 

@@ -271,49 +271,17 @@ pub const fn assert_acyclic<R: Registry>() {
 /// so the after-response teardown would run before the response as well.
 /// Called once the graph is known to be acyclic.
 const fn assert_teardown_order<R: Registry>(providers: &[ProviderEntry<R>]) {
-    const MAX: usize = 1024;
-    let count = providers.len();
-    let mut start = 0;
-    while start < count {
-        let entry = &providers[start];
+    let mut index = 0;
+    while index < providers.len() {
+        let entry = &providers[index];
         if entry.has_teardown
             && matches!(entry.timing, TeardownTiming::AfterResponse)
             && !matches!(entry.scope, ScopeKind::App)
+            && let Some(before) = find_below::<R>(entry.deps, Sought::BeforeResponseTeardown)
         {
-            // Depth-first over what `start` depends on.
-            let mut seen = [false; MAX];
-            let mut stack = [0_usize; MAX];
-            let mut top = 0;
-            let mut i = 0;
-            while i < entry.deps.len() {
-                let dep = entry.deps[i];
-                if !seen[dep] {
-                    seen[dep] = true;
-                    stack[top] = dep;
-                    top += 1;
-                }
-                i += 1;
-            }
-            while top > 0 {
-                top -= 1;
-                let node = stack[top];
-                if providers[node].tears_down_before_response() {
-                    teardown_order_broken(entry.name, providers[node].name);
-                }
-                let deps = providers[node].deps;
-                let mut i = 0;
-                while i < deps.len() {
-                    let dep = deps[i];
-                    if !seen[dep] {
-                        seen[dep] = true;
-                        stack[top] = dep;
-                        top += 1;
-                    }
-                    i += 1;
-                }
-            }
+            teardown_order_broken(entry.name, providers[before].name);
         }
-        start += 1;
+        index += 1;
     }
 }
 
@@ -340,6 +308,65 @@ const fn teardown_order_broken(after: &str, before: &str) -> ! {
         Ok(text) => panic!("{}", text),
         Err(_) => panic!("teardown order"),
     }
+}
+
+/// What [`find_below`] looks for.
+#[derive(Clone, Copy)]
+enum Sought {
+    /// One provider, by index.
+    Provider(usize),
+    /// A provider with a teardown that runs before the response.
+    BeforeResponseTeardown,
+}
+
+/// The first provider matching `sought` among the providers `from`, and
+/// those they depend on, directly or through others (depth-first).
+const fn find_below<R: Registry>(from: &[usize], sought: Sought) -> Option<usize> {
+    const MAX: usize = 1024;
+    let providers = R::PROVIDERS;
+    if providers.len() > MAX {
+        return None;
+    }
+    let mut seen = [false; MAX];
+    let mut stack = [0_usize; MAX];
+    let mut top = 0;
+    let mut i = 0;
+    while i < from.len() {
+        if !seen[from[i]] {
+            seen[from[i]] = true;
+            stack[top] = from[i];
+            top += 1;
+        }
+        i += 1;
+    }
+    while top > 0 {
+        top -= 1;
+        let node = stack[top];
+        let found = match sought {
+            Sought::Provider(index) => node == index,
+            Sought::BeforeResponseTeardown => providers[node].tears_down_before_response(),
+        };
+        if found {
+            return Some(node);
+        }
+        let deps = providers[node].deps;
+        let mut i = 0;
+        while i < deps.len() {
+            if !seen[deps[i]] {
+                seen[deps[i]] = true;
+                stack[top] = deps[i];
+                top += 1;
+            }
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Whether the providers `from` depend, directly or through others, on
+/// provider `target` (or are it).
+pub(crate) const fn reaches<R: Registry>(from: &[usize], target: usize) -> bool {
+    find_below::<R>(from, Sought::Provider(target)).is_some()
 }
 
 /// Panics with the cycle that goes from `dep` along `path[..depth]` back to `dep`.

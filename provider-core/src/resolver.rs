@@ -12,6 +12,7 @@ use std::time::Instant;
 use tracing::Instrument as _;
 
 use crate::app::AppInner;
+use crate::app::Override;
 use crate::dep::{Dep, DepMut, HandOut};
 use crate::error::ProviderError;
 use crate::held::Cell;
@@ -353,7 +354,8 @@ where
     Box::pin(async move {
         let replacement = resolver.app.overrides.as_ref().and_then(|all| all[R::INDEX].as_ref());
         let produced = match replacement {
-            Some(replace) => match replace().await.downcast::<P::Output>() {
+            Some(Override::Provider(setup)) => return setup(resolver).await,
+            Some(Override::Value(replace)) => match replace().await.downcast::<P::Output>() {
                 Ok(value) => Produced::value(*value),
                 Err(_) => {
                     return Err(ProviderError::internal(
@@ -364,6 +366,22 @@ where
             },
             None => P::setup(resolver).await?,
         };
+        resolver.keep::<P>(produced)
+    })
+}
+
+/// Sets provider `P` up in place of the provider of `P::Output` it overrides
+/// (`AppBuilder::override_provider`): its own setup, without looking for an
+/// override again.
+pub(crate) fn setup_replacing<'a, 'r, R, P>(
+    resolver: &'a mut Resolver<'r, R>,
+) -> BoxFuture<'a, Result<Option<Stored>, ProviderError>>
+where
+    R: Provides<P::Output>,
+    P: Setup<R>,
+{
+    Box::pin(async move {
+        let produced = P::setup(resolver).await?;
         resolver.keep::<P>(produced)
     })
 }

@@ -468,6 +468,53 @@ async fn works_with_a_state_of_the_users_own() {
     app.shutdown().await.expect("clean shutdown");
 }
 
+/// A replacement for `greeter`, not listed in the registry: another
+/// provider of the same type, with dependencies and a teardown of its own.
+#[provider(scope = app)]
+async fn loud_greeter(config: Dep<Config>, events: Dep<Journal>) -> Teardown<Greeter> {
+    events.record("setup loud_greeter");
+    let events = events.clone();
+    Teardown::new(Greeter(format!("{}!!!", config.greeting)), move |_, outcome| async move {
+        events.record(format!("teardown loud_greeter ({outcome})"));
+    })
+}
+
+/// A replacement for the request-scoped `request_id`, taking an extractor.
+#[provider]
+async fn fixed_request_id(headers: HeaderMap, events: Dep<Journal>) -> Teardown<RequestId> {
+    events.record("setup fixed_request_id");
+    let id = if headers.contains_key("x-request-id") { 42 } else { 0 };
+    let events = events.clone();
+    Teardown::new(RequestId(id), move |_, outcome| async move {
+        events.record(format!("teardown fixed_request_id ({outcome})"));
+    })
+}
+
+#[tokio::test]
+async fn an_override_can_be_a_provider_with_dependencies_and_a_teardown() {
+    let events = Journal::default();
+    let app = App::<AppProviders>::builder()
+        .override_value(events.clone())
+        .override_provider::<loud_greeter::Provider>()
+        .override_provider::<fixed_request_id::Provider>()
+        .build()
+        .await
+        .expect("app builds");
+    let router: Router = routes().with_providers(&app);
+    let request = Request::get("/both").header("x-request-id", "3").body(Body::empty()).expect("request");
+    let (status, body) = call_with(&router, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, "42 hello!!! user42", "dependents receive the override providers' values");
+    assert_eq!(events.count("setup greeter"), 0, "the replaced provider does not run");
+    assert_eq!(events.count("setup request_id"), 0, "the replaced provider does not run");
+    assert_eq!(events.count("setup fixed_request_id"), 1);
+    assert_eq!(events.count("teardown fixed_request_id (success)"), 1, "{:?}", events.events());
+    drop(router);
+    app.shutdown().await.expect("clean shutdown");
+    assert_eq!(events.count("setup loud_greeter"), 1);
+    assert_eq!(events.count("teardown loud_greeter (shutdown)"), 1, "{:?}", events.events());
+}
+
 #[tokio::test]
 async fn overrides_replace_a_provider_for_one_app_and_dependents_see_them() {
     let events = Journal::default();
