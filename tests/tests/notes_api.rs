@@ -19,14 +19,27 @@ fn config(database_url: String) -> Config {
     }
 }
 
-/// The README's session: every call with its expected status and body.
-async fn readme_session(config: Config) {
+type Stop = tokio::sync::oneshot::Sender<()>;
+type Served = tokio::task::JoinHandle<Result<(), axum_providers::ServeError>>;
+
+/// The notes app on 127.0.0.1, in the background: its base URL, and how to stop it.
+async fn serve_notes(config: Config) -> (String, Stop, Served) {
     let app =
         App::<NotesProviders>::builder().override_value(config).build().await.expect("notes app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, server) =
         axum_providers_tests::in_background(axum_providers::serve(listener, router(&app), &app));
+    (base, stop, server)
+}
+
+fn postgres_url(connect: &PgConnectOptions) -> String {
+    format!("postgres://postgres@127.0.0.1:5432/{}", connect.get_database().expect("a test database"))
+}
+
+/// The README's session: every call with its expected status and body.
+async fn readme_session(config: Config) {
+    let (base, stop, server) = serve_notes(config).await;
     let client = reqwest::Client::new();
     let alice = "Bearer alice-token";
 
@@ -108,6 +121,32 @@ async fn the_readme_session_on_sqlite() {
 
 #[sqlx::test(migrations = false)]
 async fn the_readme_session_on_postgres(_: PgPoolOptions, connect: PgConnectOptions) {
-    let database = connect.get_database().expect("a test database");
-    readme_session(config(format!("postgres://postgres@127.0.0.1:5432/{database}"))).await;
+    readme_session(config(postgres_url(&connect))).await;
+}
+
+/// PostgreSQL's text cannot hold NUL: the example says so with a `422`, as on
+/// SQLite, instead of a `500` from the database.
+#[sqlx::test(migrations = false)]
+async fn a_nul_in_a_note_answers_422_on_postgres(_: PgPoolOptions, connect: PgConnectOptions) {
+    let (base, stop, server) = serve_notes(config(postgres_url(&connect))).await;
+    let client = reqwest::Client::new();
+    for note in [json!({"title": "a\u{0}b"}), json!({"title": "ok", "body": "x\u{0}"})] {
+        let response = client
+            .post(format!("{base}/notes"))
+            .header("authorization", "Bearer alice-token")
+            .json(&note)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 422, "{note}");
+        assert_eq!(
+            response.json::<Value>().await.expect("json"),
+            json!({"error": "invalid note: the title and body cannot contain NUL characters"})
+        );
+    }
+    let response =
+        client.get(format!("{base}/notes")).header("authorization", "Bearer alice-token").send().await;
+    assert_eq!(response.expect("send").json::<Value>().await.expect("json"), json!([]));
+    let _ = stop.send(());
+    server.await.expect("server task").expect("clean shutdown");
 }

@@ -68,6 +68,13 @@ async fn ping(mut tx: Tx) -> Result<String, DatabaseError> {
     Ok(one.to_string())
 }
 
+/// A query that fails in the database (division by zero, SQLSTATE 22012).
+#[handler(DbProviders)]
+async fn divide(mut tx: Tx) -> Result<String, DatabaseError> {
+    let quotient: i32 = sqlx::query_scalar("SELECT 1 / 0").fetch_one(&mut **tx).await?;
+    Ok(quotient.to_string())
+}
+
 struct Server {
     address: String,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -85,6 +92,7 @@ impl Server {
             .route("/insert/{id}/{mode}", get(insert))
             .route("/hold", get(hold))
             .route("/ping", get(ping))
+            .route("/divide", get(divide))
             .with_providers(&app)
             .layer(axum::Extension(release));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -271,5 +279,33 @@ async fn a_dead_database_answers_503_then_recovers_without_a_restart(
         assert!(started.elapsed() < Duration::from_secs(5), "no recovery: {status} {body}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    server.stop().await;
+}
+
+/// A `500` of the handler's `DatabaseError` tells the client nothing and the
+/// logs everything, at error level.
+#[sqlx::test(migrations = false)]
+async fn a_database_500_keeps_its_body_generic_and_logs_the_cause(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let captured = axum_providers_tests::Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = Server::start(settings_for(&connect, 5432), Arc::new(Notify::new())).await;
+    let (status, body) = server.get("/divide").await;
+    assert_eq!((status, body.as_str()), (500, "internal server error"));
+    let logs = captured.text();
+    let line = logs
+        .lines()
+        .find(|line| line.contains("division by zero"))
+        .unwrap_or_else(|| panic!("the cause is not logged: {logs}"));
+    assert!(line.contains("ERROR") && line.contains("status=500"), "{line}");
     server.stop().await;
 }

@@ -80,7 +80,8 @@ impl DatabaseSettings {
 ///   transactions turn such a commit failure into this response;
 /// - `Failed` (any other error) answers a generic `500`.
 ///
-/// Either way the full error is logged, not sent.
+/// A `5xx` logs the full error with `tracing` at error level when it becomes
+/// the response; no body shows more than the lines above.
 ///
 /// ```
 /// use axum::response::IntoResponse;
@@ -153,8 +154,14 @@ impl std::error::Error for DatabaseError {
 }
 
 impl IntoResponse for DatabaseError {
+    /// The response of the failure class; a `5xx` is logged with its cause
+    /// (at error level), which the body never shows.
     fn into_response(self) -> Response {
-        self.response()
+        let response = self.response();
+        if response.status().is_server_error() {
+            tracing::error!(status = response.status().as_u16(), "{self}");
+        }
+        response
     }
 }
 

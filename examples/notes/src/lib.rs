@@ -229,6 +229,10 @@ async fn create(
     if title.is_empty() || title.chars().count() > 200 {
         return Err(ApiError::Invalid("the title must have 1 to 200 characters".to_owned()));
     }
+    // PostgreSQL's text cannot hold NUL (SQLite's can): the same answer on both.
+    if title.contains('\0') || note.body.contains('\0') {
+        return Err(ApiError::Invalid("the title and body cannot contain NUL characters".to_owned()));
+    }
     let row =
         sqlx::query("INSERT INTO notes (owner, title, body) VALUES ($1, $2, $3) RETURNING id, title, body")
             .bind(user.name.clone())
