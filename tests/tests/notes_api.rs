@@ -150,3 +150,21 @@ async fn a_nul_in_a_note_answers_422_on_postgres(_: PgPoolOptions, connect: PgCo
     let _ = stop.send(());
     server.await.expect("server task").expect("clean shutdown");
 }
+
+/// The banner, and the `Debug` of the example's config and of the settings,
+/// never show the database password.
+#[test]
+fn the_banner_and_debug_output_hide_the_password() {
+    let config = config("postgres://postgres:S3cret@127.0.0.1:5432/notes?sslmode=disable".into());
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], 3000));
+    assert_eq!(
+        notes::banner(address, &config),
+        "notes listening on http://127.0.0.1:3000 (database: postgres://postgres:***@127.0.0.1:5432/notes)"
+    );
+    let settings = axum_providers::database::DatabaseSettings::new(&config.database_url);
+    let redis = axum_providers::redis::RedisSettings::new("redis://:S3cret@127.0.0.1:6379/0");
+    for debug in [format!("{config:?}"), format!("{settings:?}"), format!("{redis:?}")] {
+        assert!(!debug.contains("S3cret"), "{debug}");
+        assert!(debug.contains(":***@127.0.0.1"), "{debug}");
+    }
+}

@@ -1,6 +1,7 @@
 //! What every database integration shares: the pool settings you provide, and
 //! the error a client sees when the database fails.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -21,7 +22,9 @@ use crate::BoxError;
 ///     .acquire_timeout(Duration::from_secs(2));
 /// assert_eq!(settings.min_connections, 0);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` shows the URL without its password ([`redact_url`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseSettings {
     /// The connection URL (`postgres://..`, `sqlite://..`).
     pub url: String,
@@ -66,6 +69,100 @@ impl DatabaseSettings {
         self.acquire_timeout = timeout;
         self
     }
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { url, max_connections, min_connections, acquire_timeout } = self;
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(url))
+            .field("max_connections", max_connections)
+            .field("min_connections", min_connections)
+            .field("acquire_timeout", acquire_timeout)
+            .finish()
+    }
+}
+
+/// The password of a connection URL replaced by `***`, for banners, logs and
+/// `Debug`: the password of the user part (`postgres://app:***@db/notes`),
+/// and the value of a `password` or `sslpassword` parameter, in a URL's query
+/// or in a `key=value` connection string (`host=db password=***`).
+///
+/// ```
+/// use axum_providers::database::redact_url;
+///
+/// assert_eq!(redact_url("postgres://app:S3cret@db:5432/notes"), "postgres://app:***@db:5432/notes");
+/// assert_eq!(redact_url("sqlite://notes.db?mode=rwc"), "sqlite://notes.db?mode=rwc");
+/// ```
+#[must_use]
+pub fn redact_url(url: &str) -> Cow<'_, str> {
+    let redacted = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            let authority = match authority.rsplit_once('@') {
+                Some((user_info, host)) => match user_info.split_once(':') {
+                    Some((user, _password)) => format!("{user}:***@{host}"),
+                    None => authority.to_owned(),
+                },
+                None => authority.to_owned(),
+            };
+            let path = match path.split_once('?') {
+                Some((path, query)) => {
+                    let query = query
+                        .split('&')
+                        .map(|pair| match pair.split_once('=') {
+                            Some((key, _)) if is_password_key(key) => Cow::Owned(format!("{key}=***")),
+                            _ => Cow::Borrowed(pair),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("&");
+                    format!("{path}?{query}")
+                }
+                None => path.to_owned(),
+            };
+            format!("{scheme}://{authority}{path}")
+        }
+        None => redact_key_values(url),
+    };
+    if redacted == url { Cow::Borrowed(url) } else { Cow::Owned(redacted) }
+}
+
+fn is_password_key(key: &str) -> bool {
+    key.trim().eq_ignore_ascii_case("password") || key.trim().eq_ignore_ascii_case("sslpassword")
+}
+
+/// `host=db password='a b'` → `host=db password=***` (libpq's `key=value`
+/// connection strings; a quoted value may hold spaces and `\'`).
+fn redact_key_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('=') {
+        let (before, after) = rest.split_at(at);
+        let key = before.rsplit(char::is_whitespace).next().unwrap_or_default();
+        out.push_str(before);
+        out.push('=');
+        let after = &after[1..];
+        let value_end = if after.starts_with('\'') {
+            let mut escaped = false;
+            after
+                .char_indices()
+                .skip(1)
+                .find(|&(_, c)| {
+                    let end = c == '\'' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    end
+                })
+                .map_or(after.len(), |(index, _)| index + 1)
+        } else {
+            after.find(char::is_whitespace).unwrap_or(after.len())
+        };
+        let (value, tail) = after.split_at(value_end);
+        out.push_str(if is_password_key(key) { "***" } else { value });
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A database failure, as the response a client gets.
@@ -205,5 +302,40 @@ impl DatabaseError {
             Self::Conflict(_) => Box::new(crate::Respond::new(self.response(), self)),
             other => Box::new(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DatabaseSettings, redact_url};
+
+    #[test]
+    fn passwords_are_redacted_wherever_a_url_keeps_them() {
+        for (url, redacted) in [
+            (
+                "postgres://postgres:S3cret@127.0.0.1/notes?sslmode=disable",
+                "postgres://postgres:***@127.0.0.1/notes?sslmode=disable",
+            ),
+            ("postgres://app:p@ss:w@rd@db:5432", "postgres://app:***@db:5432"),
+            (
+                "postgres://app@db/notes?password=S3cret&application_name=x",
+                "postgres://app@db/notes?password=***&application_name=x",
+            ),
+            ("redis://:S3cret@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+            ("host=db user=app password=S3cret dbname=notes", "host=db user=app password=*** dbname=notes"),
+            ("host=db password='S3 \\'cret' dbname=notes", "host=db password=*** dbname=notes"),
+            ("sqlite://notes.db?mode=rwc", "sqlite://notes.db?mode=rwc"),
+            ("sqlite::memory:", "sqlite::memory:"),
+        ] {
+            assert_eq!(redact_url(url), redacted, "{url}");
+        }
+    }
+
+    #[test]
+    fn the_debug_of_settings_has_no_password() {
+        let settings = DatabaseSettings::new("postgres://postgres:S3cret@127.0.0.1/notes");
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("S3cret"), "{debug}");
+        assert!(debug.contains("postgres://postgres:***@127.0.0.1/notes"), "{debug}");
     }
 }

@@ -20,13 +20,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use axum_providers::database::redact_url;
 use axum_providers::prelude::*;
 use axum_providers::sqlx::{DatabaseError, DatabaseSettings};
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-/// Settings, read from the environment once, at startup.
-#[derive(Debug, Clone)]
+/// Settings, read from the environment once, at startup; its `Debug` hides
+/// the database URL's password.
+#[derive(Clone)]
 pub struct Config {
     /// `DATABASE_URL`: `sqlite://notes.db?mode=rwc` (the default) or `postgres://..`.
     pub database_url: String,
@@ -57,6 +59,26 @@ impl Config {
             ),
         }
     }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("address", &self.address)
+            .field("users", &self.tokens.len())
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish()
+    }
+}
+
+/// The line printed once the app listens: where, and on which database (its
+/// URL without query and password).
+#[must_use]
+pub fn banner(address: std::net::SocketAddr, config: &Config) -> String {
+    let database = config.database_url.split('?').next().unwrap_or_default();
+    format!("notes listening on http://{address} (database: {})", redact_url(database))
 }
 
 /// `a=alice,b=bob` into a token → user map (malformed pairs are skipped).
