@@ -173,3 +173,18 @@ async fn an_exhausted_deadpool_answers_503_within_the_wait_timeout(
     let _ = stop.send(());
     task.await.expect("server task").expect("clean shutdown");
 }
+
+/// The same start failure with deadpool: one line, the provider, the cause.
+#[tokio::test]
+async fn a_failed_start_prints_one_line_with_the_provider_and_the_cause() {
+    let port = TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("address").port();
+    let settings = DatabaseSettings::new(format!("postgres://postgres:S3cret@127.0.0.1:{port}/postgres"))
+        .acquire_timeout(Duration::from_millis(300));
+    let error = App::<PoolProviders>::builder().override_value(settings).build().await.expect_err("no start");
+    let error: Box<dyn std::error::Error> = Box::new(error);
+    let printed = format!("Error: {error:?}");
+    assert_eq!(printed.lines().count(), 1, "{printed}");
+    assert!(printed.starts_with("Error: app startup failed: provider `pool` failed: "), "{printed}");
+    assert!(printed.to_lowercase().contains("connection refused"), "{printed}");
+    assert!(!printed.contains("S3cret"), "{printed}");
+}

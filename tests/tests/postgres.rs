@@ -309,3 +309,25 @@ async fn a_database_500_keeps_its_body_generic_and_logs_the_cause(
     assert!(line.contains("ERROR") && line.contains("status=500"), "{line}");
     server.stop().await;
 }
+
+/// A port where nothing listens: connecting to it is refused.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+/// What `fn main() -> Result<(), Box<dyn Error>>` prints when the database
+/// refuses at startup: one line naming the provider and the cause, without
+/// the password.
+#[tokio::test]
+async fn a_failed_start_prints_one_line_with_the_provider_and_the_cause() {
+    let url = format!("postgres://postgres:S3cret@127.0.0.1:{}/postgres", closed_port().await);
+    let settings = DatabaseSettings::new(url).acquire_timeout(Duration::from_millis(300));
+    let error = App::<DbProviders>::builder().override_value(settings).build().await.expect_err("no start");
+    let error: Box<dyn std::error::Error> = Box::new(error);
+    let printed = format!("Error: {error:?}");
+    assert_eq!(printed.lines().count(), 1, "{printed}");
+    assert!(printed.starts_with("Error: app startup failed: provider `pool` failed: "), "{printed}");
+    assert!(printed.to_lowercase().contains("connection refused"), "{printed}");
+    assert!(!printed.contains("S3cret"), "{printed}");
+}

@@ -227,15 +227,39 @@ impl DatabaseError {
     }
 }
 
+/// An error and its causes, `error: cause: cause` (a cause whose text its
+/// error shows already is left out): drivers often keep the useful part,
+/// such as "connection refused", in a cause.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            let text = error.to_string();
+            if !shown.contains(&text) {
+                write!(f, ": {text}")?;
+                shown = text;
+            }
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for DatabaseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Unavailable { waited: Some(waited), source } => {
-                write!(f, "database unavailable: no connection within {waited:?} ({source})")
+                write!(f, "database unavailable: no connection within {waited:?} ({})", Chain(&**source))
             }
-            Self::Unavailable { waited: None, source } => write!(f, "database unavailable: {source}"),
-            Self::Conflict(source) => write!(f, "database conflict: {source}"),
-            Self::Failed(source) => write!(f, "database error: {source}"),
+            Self::Unavailable { waited: None, source } => {
+                write!(f, "database unavailable: {}", Chain(&**source))
+            }
+            Self::Conflict(source) => write!(f, "database conflict: {}", Chain(&**source)),
+            Self::Failed(source) => write!(f, "database error: {}", Chain(&**source)),
         }
     }
 }

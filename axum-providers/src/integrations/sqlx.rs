@@ -79,6 +79,26 @@ fn from_sqlx(source: sqlx::Error, waited: Option<std::time::Duration>) -> Databa
     }
 }
 
+/// Why a pool that timed out at startup got no connection: sqlx retries a
+/// refused connection until its acquire timeout and then reports only the
+/// timeout, so one direct attempt (within the same timeout) finds the cause
+/// ("connection refused", an unknown host, a rejected password).
+async fn why_no_connection<O>(connect: &O, waited: std::time::Duration) -> DatabaseError
+where
+    O: sqlx::ConnectOptions,
+    O::Connection: Sized,
+{
+    match tokio::time::timeout(waited, connect.connect()).await {
+        Ok(Err(cause)) => DatabaseError::unavailable(cause, Some(waited)),
+        Ok(Ok(connection)) => {
+            // Up again meanwhile: the pool's own timeout is the answer.
+            drop(sqlx::Connection::close(connection).await);
+            DatabaseError::unavailable(sqlx::Error::PoolTimedOut, Some(waited))
+        }
+        Err(_) => DatabaseError::unavailable(sqlx::Error::PoolTimedOut, Some(waited)),
+    }
+}
+
 /// Generates the providers of one sqlx database.
 macro_rules! sqlx_providers {
     ($db:ident, $pool:ident, $options:ident, $name:literal) => {
@@ -95,7 +115,15 @@ macro_rules! sqlx_providers {
         #[provider(scope = app, health = ping, crate = crate)]
         pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<sqlx::$pool>, DatabaseError> {
             install_drivers();
-            let pool = options(&settings).connect(&settings.url).await?;
+            let connect: <<$db as sqlx::Database>::Connection as sqlx::Connection>::Options =
+                settings.url.parse()?;
+            let pool = match options(&settings).connect_with(connect.clone()).await {
+                Ok(pool) => pool,
+                Err(sqlx::Error::PoolTimedOut) => {
+                    return Err(super::why_no_connection(&connect, settings.acquire_timeout).await);
+                }
+                Err(error) => return Err(error.into()),
+            };
             Ok(Teardown::new(pool, |pool: sqlx::$pool, _outcome: Outcome| async move { pool.close().await }))
         }
 
