@@ -75,7 +75,55 @@ async fn divide(mut tx: Tx) -> Result<String, DatabaseError> {
     Ok(quotient.to_string())
 }
 
+/// Raises the error of SQLSTATE `code` (`40001`, `40P01`, ...) in the transaction.
+#[handler(DbProviders)]
+async fn raise(mut tx: Tx, Path(code): Path<String>) -> Result<String, DatabaseError> {
+    let code: String = code.chars().filter(char::is_ascii_alphanumeric).collect();
+    let statement = format!("DO $$ BEGIN RAISE EXCEPTION 'simulated' USING ERRCODE = '{code}'; END $$");
+    sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut **tx).await?;
+    Ok("raised nothing".to_owned())
+}
+
+/// Where a request tells the test its backend's pid, then waits to go on.
+#[derive(Default)]
+struct Backends {
+    pids: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i32>>>,
+    sender: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<i32>>,
+    resume: Notify,
+}
+
+impl Backends {
+    fn new() -> Arc<Self> {
+        let (sender, pids) = tokio::sync::mpsc::unbounded_channel();
+        let backends = Self { pids: Mutex::new(Some(pids)), ..Self::default() };
+        let _ = backends.sender.set(sender);
+        Arc::new(backends)
+    }
+
+    /// The pid of the next request that reached its pause.
+    async fn next_pid(&self) -> i32 {
+        let mut pids = self.pids.lock().await;
+        pids.as_mut().expect("receiver").recv().await.expect("a pid")
+    }
+}
+
+/// Takes its transaction's backend, reports its pid, waits (idle in
+/// transaction), then queries again.
+#[handler(DbProviders)]
+async fn victim(
+    mut tx: Tx,
+    backends: axum::extract::Extension<Arc<Backends>>,
+) -> Result<String, DatabaseError> {
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut **tx).await?;
+    let resumed = backends.resume.notified();
+    let _ = backends.sender.get().expect("sender").send(pid);
+    resumed.await;
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut **tx).await?;
+    Ok(one.to_string())
+}
+
 struct Server {
+    backends: Arc<Backends>,
     address: String,
     stop: tokio::sync::oneshot::Sender<()>,
     task: JoinHandle<Result<(), axum_providers::ServeError>>,
@@ -83,6 +131,7 @@ struct Server {
 
 impl Server {
     async fn start(settings: DatabaseSettings, release: Arc<Notify>) -> Self {
+        let backends = Backends::new();
         let app = App::<DbProviders>::builder()
             .override_value(settings)
             .build()
@@ -93,12 +142,15 @@ impl Server {
             .route("/hold", get(hold))
             .route("/ping", get(ping))
             .route("/divide", get(divide))
+            .route("/raise/{code}", get(raise))
+            .route("/victim", get(victim))
             .with_providers(&app)
-            .layer(axum::Extension(release));
+            .layer(axum::Extension(release))
+            .layer(axum::Extension(Arc::clone(&backends)));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));
         let (stop, task) = axum_providers_tests::in_background(axum_providers::serve(listener, router, &app));
-        Self { address, stop, task }
+        Self { backends, address, stop, task }
     }
 
     async fn get(&self, path: &str) -> (u16, String) {
@@ -330,4 +382,60 @@ async fn a_failed_start_prints_one_line_with_the_provider_and_the_cause() {
     assert!(printed.starts_with("Error: app startup failed: provider `pool` failed: "), "{printed}");
     assert!(printed.to_lowercase().contains("connection refused"), "{printed}");
     assert!(!printed.contains("S3cret"), "{printed}");
+}
+
+/// A backend killed while its request's transaction is idle: the request
+/// answers `503` with `Retry-After`, and the next one gets a new connection.
+#[sqlx::test(migrations = false)]
+async fn a_connection_lost_in_the_middle_of_a_request_answers_503(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let seed = PgPoolOptions::new().connect_with(connect.clone()).await.expect("connect");
+    let server =
+        Server::start(settings_for(&connect, 5432).max_connections(2), Arc::new(Notify::new())).await;
+    let address = server.address.clone();
+    let request = tokio::spawn(async move { reqwest::get(format!("{address}/victim")).await.expect("send") });
+    let pid = server.backends.next_pid().await;
+    let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
+        .bind(pid)
+        .fetch_one(&seed)
+        .await
+        .expect("terminate");
+    assert!(terminated);
+    server.backends.resume.notify_one();
+
+    let response = request.await.expect("request");
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(
+        response.text().await.expect("body"),
+        "service unavailable: the database cannot be reached; try again shortly\n"
+    );
+    assert_eq!(server.get("/ping").await, (200, "1".to_owned()), "a new connection serves the next request");
+    server.stop().await;
+}
+
+/// The failure classes by SQLSTATE: a lost or refused session `503`, a
+/// serialization failure or deadlock `409` with `Retry-After`.
+#[sqlx::test(migrations = false)]
+async fn failure_classes_by_sqlstate(_: PgPoolOptions, connect: PgConnectOptions) {
+    let server = Server::start(settings_for(&connect, 5432), Arc::new(Notify::new())).await;
+    let contention = "conflict: a concurrent request changed the same data; try again\n";
+    let unavailable = "service unavailable: the database cannot be reached; try again shortly\n";
+    for (code, status, retry_after, body) in [
+        ("40001", 409, true, contention),
+        ("40P01", 409, true, contention),
+        ("57P01", 503, true, unavailable),
+        ("57P03", 503, true, unavailable),
+        ("08006", 503, true, unavailable),
+        ("23505", 409, false, "conflict: the request conflicts with data stored already\n"),
+        ("22012", 500, false, "internal server error"),
+    ] {
+        let response = reqwest::get(format!("{}/raise/{code}", server.address)).await.expect("send");
+        assert_eq!(response.status().as_u16(), status, "{code}");
+        assert_eq!(response.headers().contains_key("retry-after"), retry_after, "{code}");
+        assert_eq!(response.text().await.expect("body"), body, "{code}");
+    }
+    server.stop().await;
 }

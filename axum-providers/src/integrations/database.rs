@@ -167,15 +167,18 @@ fn redact_key_values(text: &str) -> String {
 
 /// A database failure, as the response a client gets.
 ///
-/// - `Unavailable` (no connection within the acquire timeout: the pool is
-///   exhausted or the database is unreachable) answers
-///   `503 Service Unavailable` with `Retry-After: 1` and a plain-text body
-///   saying so;
-/// - `Conflict` (the data breaks an integrity constraint: a unique key, a
-///   foreign key, a check) answers `409 Conflict`, also when the constraint
-///   is checked at `COMMIT` (a deferred constraint): the built-in
-///   transactions turn such a commit failure into this response;
-/// - `Failed` (any other error) answers a generic `500`.
+/// | variant | when | response |
+/// |---|---|---|
+/// | `Unavailable` | no connection within the acquire timeout (the pool is exhausted or the database unreachable); the connection was lost during the request (SQLSTATE class `08`, `57P01` administrator shutdown, `57P02` crash shutdown, `57P03` cannot connect now) | `503 Service Unavailable`, `Retry-After: 1`, a plain-text body saying so |
+/// | `Contention` | the transaction lost a race with another one: a serialization failure (`40001`) or a deadlock (`40P01`); it was rolled back and the same request may well succeed again | `409 Conflict`, `Retry-After: 1`, `conflict: a concurrent request changed the same data; try again` |
+/// | `Conflict` | the data breaks an integrity constraint (a unique key, a foreign key, a check; SQLSTATE class `23`) | `409 Conflict`, `conflict: the request conflicts with data stored already` |
+/// | `Failed` | any other error | a generic `500` |
+///
+/// `Conflict` and `Contention` are answered also when they happen at
+/// `COMMIT` (a deferred constraint, a serializable transaction): the built-in
+/// transactions turn such a commit failure into this response. Any other
+/// failing `COMMIT`, a lost connection included, answers `500`: whether the
+/// data was stored is unknown, so the client is not told to try again.
 ///
 /// A `5xx` logs the full error with `tracing` at error level when it becomes
 /// the response; no body shows more than the lines above.
@@ -200,6 +203,9 @@ pub enum DatabaseError {
     },
     /// An integrity constraint was violated (SQLSTATE class 23).
     Conflict(BoxError),
+    /// A serialization failure or a deadlock (SQLSTATE `40001`, `40P01`):
+    /// retrying the request may succeed.
+    Contention(BoxError),
     /// Any other database error.
     Failed(BoxError),
 }
@@ -218,6 +224,12 @@ impl DatabaseError {
     /// The data breaks an integrity constraint.
     pub fn conflict(source: impl Into<BoxError>) -> Self {
         Self::Conflict(source.into())
+    }
+
+    /// The transaction lost a race with another one (a serialization
+    /// failure, a deadlock).
+    pub fn contention(source: impl Into<BoxError>) -> Self {
+        Self::Contention(source.into())
     }
 
     /// `true` for [`DatabaseError::Unavailable`].
@@ -259,6 +271,7 @@ impl fmt::Display for DatabaseError {
                 write!(f, "database unavailable: {}", Chain(&**source))
             }
             Self::Conflict(source) => write!(f, "database conflict: {}", Chain(&**source)),
+            Self::Contention(source) => write!(f, "database contention: {}", Chain(&**source)),
             Self::Failed(source) => write!(f, "database error: {}", Chain(&**source)),
         }
     }
@@ -267,9 +280,10 @@ impl fmt::Display for DatabaseError {
 impl std::error::Error for DatabaseError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Unavailable { source, .. } | Self::Conflict(source) | Self::Failed(source) => {
-                Some(&**source)
-            }
+            Self::Unavailable { source, .. }
+            | Self::Conflict(source)
+            | Self::Contention(source)
+            | Self::Failed(source) => Some(&**source),
         }
     }
 }
@@ -307,6 +321,12 @@ impl DatabaseError {
                 (StatusCode::CONFLICT, "conflict: the request conflicts with data stored already\n")
                     .into_response()
             }
+            Self::Contention(_) => {
+                let body = "conflict: a concurrent request changed the same data; try again\n";
+                let mut response = (StatusCode::CONFLICT, body).into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
             Self::Failed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response(),
         }
     }
@@ -318,14 +338,37 @@ impl DatabaseError {
         feature = "deadpool-postgres"
     ))]
     /// What a failed `COMMIT` becomes in a transaction's teardown: a conflict
-    /// chooses its `409` response ([`Respond`](crate::Respond)); anything else
-    /// (the commit's fate is unknown) stays an error, so the response becomes
-    /// a generic `500`.
+    /// or a contention (the transaction was rolled back) chooses its `409`
+    /// response ([`Respond`](crate::Respond)); anything else (the commit's
+    /// fate is unknown) stays an error, so the response becomes a generic
+    /// `500`.
     pub(crate) fn commit_failed(self) -> BoxError {
         match self {
-            Self::Conflict(_) => Box::new(crate::Respond::new(self.response(), self)),
+            Self::Conflict(_) | Self::Contention(_) => Box::new(crate::Respond::new(self.response(), self)),
             other => Box::new(other),
         }
+    }
+
+    #[cfg(any(
+        feature = "sqlx-postgres",
+        feature = "sqlx-sqlite",
+        feature = "sqlx-any",
+        feature = "deadpool-postgres"
+    ))]
+    /// The class of a PostgreSQL error by its SQLSTATE (five characters),
+    /// `None` for the codes that are no class of their own (and for the
+    /// numeric codes of SQLite).
+    pub(crate) fn class_of_sqlstate(code: &str) -> Option<fn(BoxError) -> Self> {
+        if code.len() != 5 {
+            return None;
+        }
+        Some(match code {
+            "57P01" | "57P02" | "57P03" => |source| Self::unavailable(source, None),
+            _ if code.starts_with("08") => |source| Self::unavailable(source, None),
+            "40001" | "40P01" => Self::Contention,
+            _ if code.starts_with("23") => Self::Conflict,
+            _ => return None,
+        })
     }
 }
 

@@ -59,9 +59,8 @@ impl From<tokio_postgres::Error> for DatabaseError {
     fn from(error: tokio_postgres::Error) -> Self {
         if error.is_closed() {
             Self::unavailable(error, None)
-        } else if error.code().is_some_and(|code| code.code().starts_with("23")) {
-            // SQLSTATE class 23: integrity constraint violation.
-            Self::conflict(error)
+        } else if let Some(class) = error.code().and_then(|code| Self::class_of_sqlstate(code.code())) {
+            class(Box::new(error))
         } else {
             Self::failed(error)
         }

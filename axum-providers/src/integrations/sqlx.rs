@@ -65,15 +65,23 @@ impl From<sqlx::Error> for DatabaseError {
     }
 }
 
-/// Classifies a sqlx error: no connection in time (or none possible) is
-/// `Unavailable`, a broken integrity constraint `Conflict`, the rest `Failed`.
+/// Classifies a sqlx error: no connection in time (or none possible), or one
+/// lost, is `Unavailable`; a serialization failure or deadlock `Contention`;
+/// a broken integrity constraint `Conflict`; the rest `Failed` (the table of
+/// [`DatabaseError`]).
 fn from_sqlx(source: sqlx::Error, waited: Option<std::time::Duration>) -> DatabaseError {
     match source {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
             DatabaseError::unavailable(source, waited)
         }
-        sqlx::Error::Database(ref error) if !matches!(error.kind(), sqlx::error::ErrorKind::Other) => {
-            DatabaseError::conflict(source)
+        sqlx::Error::Database(ref error) => {
+            if let Some(class) = error.code().as_deref().and_then(DatabaseError::class_of_sqlstate) {
+                class(Box::new(source))
+            } else if matches!(error.kind(), sqlx::error::ErrorKind::Other) {
+                DatabaseError::failed(source)
+            } else {
+                DatabaseError::conflict(source)
+            }
         }
         other => DatabaseError::failed(other),
     }
