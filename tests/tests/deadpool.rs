@@ -71,6 +71,14 @@ async fn raise(tx: DepMut<PooledTransaction>, Path(code): Path<String>) -> Resul
     Ok("raised nothing".to_owned())
 }
 
+/// Inserts item `id`, then runs a statement of 5 s.
+#[handler(PoolProviders)]
+async fn slow(tx: DepMut<PooledTransaction>, Path(id): Path<i32>) -> Result<StatusCode, DatabaseError> {
+    tx.execute("INSERT INTO items (id, label) VALUES ($1, 'slow')", &[&id]).await?;
+    tx.batch_execute("SELECT pg_sleep(5)").await?;
+    Ok(StatusCode::CREATED)
+}
+
 /// Where a request tells the test its backend's pid, then waits to go on.
 struct Backends {
     pids: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<i32>>,
@@ -111,6 +119,7 @@ async fn start(
         .route("/ping", get(ping))
         .route("/raise/{code}", get(raise))
         .route("/victim", get(victim))
+        .route("/slow/{id}", get(slow))
         .with_providers(&app)
         .layer(Extension(release))
         .layer(Extension(backends));
@@ -288,6 +297,38 @@ async fn failure_classes_by_sqlstate(_: PgPoolOptions, connect: PgConnectOptions
         assert_eq!(response.headers().contains_key("retry-after"), retry_after, "{code}");
         assert_eq!(response.text().await.expect("body"), body, "{code}");
     }
+    drop(pool);
+    let _ = stop.send(());
+    task.await.expect("server task").expect("clean shutdown");
+}
+
+/// The statement timeout with deadpool: `503`, rolled back.
+#[sqlx::test(migrations = false)]
+async fn a_statement_beyond_the_statement_timeout_answers_503_and_rolls_back(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let seed = PgPoolOptions::new().connect_with(connect.clone()).await.expect("connect");
+    sqlx::query("CREATE TABLE items (id INT PRIMARY KEY, label TEXT NOT NULL)")
+        .execute(&seed)
+        .await
+        .expect("create table");
+    let settings = DatabaseSettings::new(url_of(&connect)).statement_timeout(Duration::from_millis(200));
+    let (address, stop, task, pool) = start(settings, Arc::new(Notify::new()), backends()).await;
+
+    let started = Instant::now();
+    let response = reqwest::get(format!("{address}/slow/1")).await.expect("send");
+    let waited = started.elapsed();
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(
+        response.text().await.expect("body"),
+        "service unavailable: the database did not answer in time; try again shortly\n"
+    );
+    assert!(waited < Duration::from_secs(4), "answered after {waited:?}, the statement takes 5 s");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items").fetch_one(&seed).await.expect("rows");
+    assert_eq!(rows, 0, "rolled back");
+
     drop(pool);
     let _ = stop.send(());
     task.await.expect("server task").expect("clean shutdown");

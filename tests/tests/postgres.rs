@@ -122,6 +122,14 @@ async fn victim(
     Ok(one.to_string())
 }
 
+/// Inserts item `id`, then runs a statement of 5 s.
+#[handler(DbProviders)]
+async fn slow(mut tx: Tx, Path(id): Path<i32>) -> Result<StatusCode, DatabaseError> {
+    sqlx::query("INSERT INTO items (id, label) VALUES ($1, 'slow')").bind(id).execute(&mut **tx).await?;
+    sqlx::query("SELECT pg_sleep(5)").execute(&mut **tx).await?;
+    Ok(StatusCode::CREATED)
+}
+
 struct Server {
     backends: Arc<Backends>,
     address: String,
@@ -144,6 +152,7 @@ impl Server {
             .route("/divide", get(divide))
             .route("/raise/{code}", get(raise))
             .route("/victim", get(victim))
+            .route("/slow/{id}", get(slow))
             .with_providers(&app)
             .layer(axum::Extension(release))
             .layer(axum::Extension(Arc::clone(&backends)));
@@ -437,5 +446,34 @@ async fn failure_classes_by_sqlstate(_: PgPoolOptions, connect: PgConnectOptions
         assert_eq!(response.headers().contains_key("retry-after"), retry_after, "{code}");
         assert_eq!(response.text().await.expect("body"), body, "{code}");
     }
+    server.stop().await;
+}
+
+/// A statement beyond the statement timeout is cancelled by the database:
+/// `503` with `Retry-After`, and the transaction's insert is rolled back.
+#[sqlx::test(migrations = false)]
+async fn a_statement_beyond_the_statement_timeout_answers_503_and_rolls_back(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let seed = PgPoolOptions::new().connect_with(connect.clone()).await.expect("connect");
+    create_items(&seed).await;
+    let settings = settings_for(&connect, 5432).statement_timeout(Duration::from_millis(200));
+    let server = Server::start(settings, Arc::new(Notify::new())).await;
+
+    let started = Instant::now();
+    let response = reqwest::get(format!("{}/slow/1", server.address)).await.expect("send");
+    let waited = started.elapsed();
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(
+        response.text().await.expect("body"),
+        "service unavailable: the database did not answer in time; try again shortly\n"
+    );
+    assert!(waited < Duration::from_secs(4), "answered after {waited:?}, the statement takes 5 s");
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM items WHERE id = 1").fetch_one(&seed).await.expect("rows");
+    assert_eq!(rows, 0, "rolled back");
+    assert_eq!(server.get("/ping").await, (200, "1".to_owned()));
     server.stop().await;
 }

@@ -35,6 +35,13 @@ pub struct DatabaseSettings {
     /// How long a request waits for a connection before answering `503`
     /// (default 5 s).
     pub acquire_timeout: Duration,
+    /// How long one statement may run before the database cancels it
+    /// (default 30 s; `None`: the server's own setting). Applied to every new
+    /// connection of the PostgreSQL pools (sqlx: `SET statement_timeout`;
+    /// deadpool: the `statement_timeout` startup option); SQLite has none.
+    /// A statement cancelled by it answers `503` (see [`DatabaseError`]) and
+    /// the request's transaction rolls back.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl DatabaseSettings {
@@ -46,6 +53,7 @@ impl DatabaseSettings {
             max_connections: 10,
             min_connections: 0,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(30)),
         }
     }
 
@@ -69,16 +77,31 @@ impl DatabaseSettings {
         self.acquire_timeout = timeout;
         self
     }
+
+    /// Sets how long one statement may run (`None`: the server's setting).
+    #[must_use]
+    pub fn statement_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.statement_timeout = timeout.into();
+        self
+    }
+
+    /// The statement timeout in whole milliseconds, at least 1 (PostgreSQL
+    /// reads `0` as "no timeout").
+    #[cfg(any(feature = "sqlx-postgres", feature = "sqlx-any", feature = "deadpool-postgres"))]
+    pub(crate) fn statement_timeout_ms(&self) -> Option<u128> {
+        self.statement_timeout.map(|timeout| timeout.as_millis().max(1))
+    }
 }
 
 impl fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self { url, max_connections, min_connections, acquire_timeout } = self;
+        let Self { url, max_connections, min_connections, acquire_timeout, statement_timeout } = self;
         f.debug_struct("DatabaseSettings")
             .field("url", &redact_url(url))
             .field("max_connections", max_connections)
             .field("min_connections", min_connections)
             .field("acquire_timeout", acquire_timeout)
+            .field("statement_timeout", statement_timeout)
             .finish()
     }
 }
@@ -170,6 +193,7 @@ fn redact_key_values(text: &str) -> String {
 /// | variant | when | response |
 /// |---|---|---|
 /// | `Unavailable` | no connection within the acquire timeout (the pool is exhausted or the database unreachable); the connection was lost during the request (SQLSTATE class `08`, `57P01` administrator shutdown, `57P02` crash shutdown, `57P03` cannot connect now) | `503 Service Unavailable`, `Retry-After: 1`, a plain-text body saying so |
+/// | `TimedOut` | a statement ran longer than [`DatabaseSettings::statement_timeout`] and the database cancelled it (`57014`) | `503 Service Unavailable`, `Retry-After: 1`, `service unavailable: the database did not answer in time; try again shortly` |
 /// | `Contention` | the transaction lost a race with another one: a serialization failure (`40001`) or a deadlock (`40P01`); it was rolled back and the same request may well succeed again | `409 Conflict`, `Retry-After: 1`, `conflict: a concurrent request changed the same data; try again` |
 /// | `Conflict` | the data breaks an integrity constraint (a unique key, a foreign key, a check; SQLSTATE class `23`) | `409 Conflict`, `conflict: the request conflicts with data stored already` |
 /// | `Failed` | any other error | a generic `500` |
@@ -206,6 +230,9 @@ pub enum DatabaseError {
     /// A serialization failure or a deadlock (SQLSTATE `40001`, `40P01`):
     /// retrying the request may succeed.
     Contention(BoxError),
+    /// A statement ran longer than the statement timeout and was cancelled
+    /// (SQLSTATE `57014`).
+    TimedOut(BoxError),
     /// Any other database error.
     Failed(BoxError),
 }
@@ -272,6 +299,7 @@ impl fmt::Display for DatabaseError {
             }
             Self::Conflict(source) => write!(f, "database conflict: {}", Chain(&**source)),
             Self::Contention(source) => write!(f, "database contention: {}", Chain(&**source)),
+            Self::TimedOut(source) => write!(f, "database statement timed out: {}", Chain(&**source)),
             Self::Failed(source) => write!(f, "database error: {}", Chain(&**source)),
         }
     }
@@ -283,6 +311,7 @@ impl std::error::Error for DatabaseError {
             Self::Unavailable { source, .. }
             | Self::Conflict(source)
             | Self::Contention(source)
+            | Self::TimedOut(source)
             | Self::Failed(source) => Some(&**source),
         }
     }
@@ -313,10 +342,11 @@ impl DatabaseError {
                         "service unavailable: the database cannot be reached; try again shortly\n".to_owned()
                     }
                 };
-                let mut response = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                response
+                unavailable(body)
             }
+            Self::TimedOut(_) => unavailable(
+                "service unavailable: the database did not answer in time; try again shortly\n".to_owned(),
+            ),
             Self::Conflict(_) => {
                 (StatusCode::CONFLICT, "conflict: the request conflicts with data stored already\n")
                     .into_response()
@@ -366,10 +396,18 @@ impl DatabaseError {
             "57P01" | "57P02" | "57P03" => |source| Self::unavailable(source, None),
             _ if code.starts_with("08") => |source| Self::unavailable(source, None),
             "40001" | "40P01" => Self::Contention,
+            "57014" => Self::TimedOut,
             _ if code.starts_with("23") => Self::Conflict,
             _ => return None,
         })
     }
+}
+
+/// `503 Service Unavailable` with `Retry-After: 1` and `body`.
+fn unavailable(body: String) -> Response {
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 #[cfg(test)]

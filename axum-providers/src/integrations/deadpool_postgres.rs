@@ -80,7 +80,14 @@ fn waited(pool: &Pool, error: PoolError) -> DatabaseError {
 /// this provider) when the database cannot be reached; closed at shutdown.
 #[provider(scope = app, health = ping, crate = crate)]
 pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<Pool>, DatabaseError> {
-    let config = tokio_postgres::Config::from_str(&settings.url).map_err(DatabaseError::failed)?;
+    let mut config = tokio_postgres::Config::from_str(&settings.url).map_err(DatabaseError::failed)?;
+    if let Some(ms) = settings.statement_timeout_ms() {
+        let options = match config.get_options() {
+            Some(options) => format!("{options} -c statement_timeout={ms}"),
+            None => format!("-c statement_timeout={ms}"),
+        };
+        config.options(options);
+    }
     let manager =
         Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     let size = usize::try_from(settings.max_connections).unwrap_or(usize::MAX);

@@ -107,6 +107,12 @@ where
     }
 }
 
+/// `SET statement_timeout` for a new PostgreSQL connection.
+#[cfg(any(feature = "sqlx-postgres", feature = "sqlx-any"))]
+fn postgres_session(settings: &DatabaseSettings) -> Vec<String> {
+    settings.statement_timeout_ms().map(|ms| format!("SET statement_timeout = {ms}")).into_iter().collect()
+}
+
 /// Generates the providers of one sqlx database.
 macro_rules! sqlx_providers {
     ($db:ident, $pool:ident, $options:ident, $name:literal) => {
@@ -169,10 +175,20 @@ macro_rules! sqlx_providers {
         }
 
         fn options(settings: &DatabaseSettings) -> sqlx::pool::PoolOptions<$db> {
+            let settings = settings.clone();
             sqlx::pool::PoolOptions::<$db>::new()
                 .max_connections(settings.max_connections)
                 .min_connections(settings.min_connections)
                 .acquire_timeout(settings.acquire_timeout)
+                .after_connect(move |connection, _| {
+                    let statements = session(connection, &settings);
+                    Box::pin(async move {
+                        for statement in statements {
+                            sqlx::Executor::execute(&mut *connection, sqlx::AssertSqlSafe(statement)).await?;
+                        }
+                        Ok(())
+                    })
+                })
         }
     };
 }
@@ -182,6 +198,11 @@ macro_rules! sqlx_providers {
 pub mod postgres {
     sqlx_providers!(Postgres, PgPool, PgPoolOptions, "PostgreSQL");
     fn install_drivers() {}
+
+    /// The session settings of a new connection.
+    fn session(_: &sqlx::PgConnection, settings: &DatabaseSettings) -> Vec<String> {
+        super::postgres_session(settings)
+    }
 }
 
 /// SQLite (bundled): `SqlitePool`, `PoolConnection<Sqlite>`, `Transaction<'static, Sqlite>`.
@@ -192,6 +213,11 @@ pub mod postgres {
 pub mod sqlite {
     sqlx_providers!(Sqlite, SqlitePool, SqlitePoolOptions, "SQLite");
     fn install_drivers() {}
+
+    /// The session settings of a new connection.
+    fn session(_: &sqlx::SqliteConnection, _settings: &DatabaseSettings) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The `Any` driver: PostgreSQL or SQLite, chosen at run time by the URL's
@@ -203,5 +229,13 @@ pub mod any {
     sqlx_providers!(Any, AnyPool, AnyPoolOptions, "`Any` (PostgreSQL or SQLite)");
     fn install_drivers() {
         sqlx::any::install_default_drivers();
+    }
+
+    /// The session settings of a new connection, by its backend.
+    fn session(connection: &sqlx::AnyConnection, settings: &DatabaseSettings) -> Vec<String> {
+        match connection.backend_name() {
+            "PostgreSQL" => super::postgres_session(settings),
+            _ => Vec::new(),
+        }
     }
 }
