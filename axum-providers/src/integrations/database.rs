@@ -33,7 +33,8 @@ pub struct DatabaseSettings {
     /// Connections kept open when idle (default 0; sqlx pools only).
     pub min_connections: u32,
     /// How long a request waits for a connection before answering `503`
-    /// (default 5 s).
+    /// (default 5 s); for SQLite also the busy timeout, how long a statement
+    /// waits for a file locked by another connection.
     pub acquire_timeout: Duration,
     /// How long one statement may run before the database cancels it
     /// (default 30 s; `None`: the server's own setting). Applied to every new
@@ -193,7 +194,7 @@ fn redact_key_values(text: &str) -> String {
 /// | variant | when | response |
 /// |---|---|---|
 /// | `Unavailable` | no connection within the acquire timeout (the pool is exhausted or the database unreachable); the connection was lost during the request (SQLSTATE class `08`, `57P01` administrator shutdown, `57P02` crash shutdown, `57P03` cannot connect now) | `503 Service Unavailable`, `Retry-After: 1`, a plain-text body saying so |
-/// | `TimedOut` | a statement ran longer than [`DatabaseSettings::statement_timeout`] and the database cancelled it (`57014`) | `503 Service Unavailable`, `Retry-After: 1`, `service unavailable: the database did not answer in time; try again shortly` |
+/// | `TimedOut` | a statement ran longer than [`DatabaseSettings::statement_timeout`] and the database cancelled it (`57014`); an SQLite file stayed locked by another connection for the whole busy timeout, which is the acquire timeout (`SQLITE_BUSY`, `SQLITE_LOCKED`) | `503 Service Unavailable`, `Retry-After: 1`, `service unavailable: the database did not answer in time; try again shortly` |
 /// | `Contention` | the transaction lost a race with another one: a serialization failure (`40001`) or a deadlock (`40P01`); it was rolled back and the same request may well succeed again | `409 Conflict`, `Retry-After: 1`, `conflict: a concurrent request changed the same data; try again` |
 /// | `Conflict` | the data breaks an integrity constraint (a unique key, a foreign key, a check; SQLSTATE class `23`) | `409 Conflict`, `conflict: the request conflicts with data stored already` |
 /// | `Failed` | any other error | a generic `500` |
@@ -231,7 +232,8 @@ pub enum DatabaseError {
     /// retrying the request may succeed.
     Contention(BoxError),
     /// A statement ran longer than the statement timeout and was cancelled
-    /// (SQLSTATE `57014`).
+    /// (SQLSTATE `57014`), or an SQLite file stayed locked for the whole busy
+    /// timeout (`SQLITE_BUSY`, `SQLITE_LOCKED`).
     TimedOut(BoxError),
     /// Any other database error.
     Failed(BoxError),

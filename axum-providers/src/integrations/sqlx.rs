@@ -77,6 +77,8 @@ fn from_sqlx(source: sqlx::Error, waited: Option<std::time::Duration>) -> Databa
         sqlx::Error::Database(ref error) => {
             if let Some(class) = error.code().as_deref().and_then(DatabaseError::class_of_sqlstate) {
                 class(Box::new(source))
+            } else if is_sqlite_busy(&**error) {
+                DatabaseError::TimedOut(Box::new(source))
             } else if matches!(error.kind(), sqlx::error::ErrorKind::Other) {
                 DatabaseError::failed(source)
             } else {
@@ -105,6 +107,29 @@ where
         }
         Err(_) => DatabaseError::unavailable(sqlx::Error::PoolTimedOut, Some(waited)),
     }
+}
+
+/// `SQLITE_BUSY` or `SQLITE_LOCKED` (with their extended codes): the file
+/// stayed locked by another connection for the whole busy timeout.
+fn is_sqlite_busy(error: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-any"))]
+    if let Some(error) = error.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+        const SQLITE_BUSY: i32 = 5;
+        const SQLITE_LOCKED: i32 = 6;
+        let code = sqlx::error::DatabaseError::code(error).and_then(|code| code.parse::<i32>().ok());
+        let code = code.unwrap_or_default();
+        return matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED);
+    }
+    let _ = error;
+    false
+}
+
+/// `PRAGMA busy_timeout` for a new SQLite connection: a locked file is
+/// waited for as long as a connection is (the acquire timeout), then answered
+/// `503`, instead of sqlx's 5 s.
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-any"))]
+fn sqlite_session(settings: &DatabaseSettings) -> Vec<String> {
+    vec![format!("PRAGMA busy_timeout = {}", settings.acquire_timeout.as_millis())]
 }
 
 /// `SET statement_timeout` for a new PostgreSQL connection.
@@ -215,8 +240,8 @@ pub mod sqlite {
     fn install_drivers() {}
 
     /// The session settings of a new connection.
-    fn session(_: &sqlx::SqliteConnection, _settings: &DatabaseSettings) -> Vec<String> {
-        Vec::new()
+    fn session(_: &sqlx::SqliteConnection, settings: &DatabaseSettings) -> Vec<String> {
+        super::sqlite_session(settings)
     }
 }
 
@@ -235,6 +260,7 @@ pub mod any {
     fn session(connection: &sqlx::AnyConnection, settings: &DatabaseSettings) -> Vec<String> {
         match connection.backend_name() {
             "PostgreSQL" => super::postgres_session(settings),
+            "SQLite" => super::sqlite_session(settings),
             _ => Vec::new(),
         }
     }
