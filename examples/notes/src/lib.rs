@@ -10,13 +10,16 @@
 //!
 //! Handlers ask for `Dep<User>` and `DepMut<Transaction<'static, Any>>`;
 //! validation errors answer `422`, unknown notes `404`, a database that does
-//! not answer `503`.
+//! not answer `503`. Every error has a JSON body `{"error": ".."}`: a body
+//! too large `413`, not JSON `415`, malformed JSON or a malformed id `400`,
+//! an unknown route `404`, an unknown method `405`.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::extract::{Path, rejection::JsonRejection};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::{HeaderMap, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -130,10 +133,13 @@ pub struct User {
 
 #[provider]
 fn current_user(headers: HeaderMap, config: Dep<Config>) -> Result<User, ApiError> {
+    // `Bearer <token>`; the scheme is case-insensitive (RFC 9110, 11.1).
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| value.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
         .ok_or(ApiError::Unauthorized)?;
     let name = config.tokens.get(token.trim()).ok_or(ApiError::Unauthorized)?;
     Ok(User { name: name.clone() })
@@ -180,6 +186,15 @@ pub enum ApiError {
     NotFound,
     /// The input is not acceptable: `422`.
     Invalid(String),
+    /// The request is not one this API answers: a body too large (`413`), not
+    /// JSON (`415`) or malformed JSON (`400`), a malformed path (`400`), an
+    /// unknown route (`404`), a method the route does not have (`405`).
+    Request {
+        /// The status to answer.
+        status: StatusCode,
+        /// What is wrong, for the client.
+        message: String,
+    },
     /// The database failed: `503` or `500`.
     Database(DatabaseError),
 }
@@ -192,7 +207,26 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        Self::Invalid(rejection.body_text())
+        let status = rejection.status();
+        let message = match status {
+            StatusCode::UNPROCESSABLE_ENTITY => return Self::Invalid(rejection.body_text()),
+            StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_owned(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "expected `content-type: application/json`".to_owned(),
+            StatusCode::BAD_REQUEST => {
+                format!("the request body is not valid JSON: {}", rejection.body_text())
+            }
+            _ => "the request body could not be read".to_owned(),
+        };
+        Self::Request { status, message }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(_: PathRejection) -> Self {
+        Self::Request {
+            status: StatusCode::BAD_REQUEST,
+            message: "invalid note id: expected a whole number".to_owned(),
+        }
     }
 }
 
@@ -202,6 +236,7 @@ impl std::fmt::Display for ApiError {
             Self::Unauthorized => f.write_str("missing or unknown bearer token"),
             Self::NotFound => f.write_str("note not found"),
             Self::Invalid(why) => write!(f, "invalid note: {why}"),
+            Self::Request { message, .. } => f.write_str(message),
             Self::Database(error) => write!(f, "{error}"),
         }
     }
@@ -214,6 +249,7 @@ impl IntoResponse for ApiError {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, self.to_string()),
             Self::NotFound => (StatusCode::NOT_FOUND, self.to_string()),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, self.to_string()),
+            Self::Request { status, .. } => (status, self.to_string()),
         };
         let mut response = (status, Json(serde_json::json!({ "error": message }))).into_response();
         if status == StatusCode::UNAUTHORIZED {
@@ -226,6 +262,20 @@ impl IntoResponse for ApiError {
 }
 
 type Tx = DepMut<Transaction<'static, Any>>;
+
+/// The `{id}` of a note's path. A malformed one rejects the request with a
+/// JSON `400`; as an argument before `Tx`, it does so before a connection is
+/// taken (extractors run in the order of the arguments).
+pub struct NoteId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for NoteId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(id) = Path::<i64>::from_request_parts(parts, state).await?;
+        Ok(Self(id))
+    }
+}
 
 fn note_from(row: &sqlx::any::AnyRow) -> Result<Note, sqlx::Error> {
     Ok(Note { id: row.try_get("id")?, title: row.try_get("title")?, body: row.try_get("body")? })
@@ -266,7 +316,7 @@ async fn create(
 }
 
 #[handler(NotesProviders)]
-async fn show(user: Dep<User>, mut tx: Tx, Path(id): Path<i64>) -> Result<Json<Note>, ApiError> {
+async fn show(user: Dep<User>, NoteId(id): NoteId, mut tx: Tx) -> Result<Json<Note>, ApiError> {
     let row = sqlx::query("SELECT id, title, body FROM notes WHERE id = $1 AND owner = $2")
         .bind(id)
         .bind(user.name.clone())
@@ -277,7 +327,7 @@ async fn show(user: Dep<User>, mut tx: Tx, Path(id): Path<i64>) -> Result<Json<N
 }
 
 #[handler(NotesProviders)]
-async fn delete(user: Dep<User>, mut tx: Tx, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn delete(user: Dep<User>, NoteId(id): NoteId, mut tx: Tx) -> Result<StatusCode, ApiError> {
     let deleted = sqlx::query("DELETE FROM notes WHERE id = $1 AND owner = $2")
         .bind(id)
         .bind(user.name.clone())
@@ -291,12 +341,23 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// The app's routes, given the app container.
+async fn no_route() -> ApiError {
+    ApiError::Request { status: StatusCode::NOT_FOUND, message: "not found".to_owned() }
+}
+
+async fn no_method() -> ApiError {
+    ApiError::Request { status: StatusCode::METHOD_NOT_ALLOWED, message: "method not allowed".to_owned() }
+}
+
+/// The app's routes, given the app container. Every error answers a JSON
+/// body `{"error": ".."}`, unknown routes and methods included.
 pub fn router(app: &App<NotesProviders>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/notes", get(list).post(create))
         .route("/notes/{id}", get(show).delete(delete))
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
         .with_providers(app)
 }
 
