@@ -79,6 +79,19 @@ async fn slow(tx: DepMut<PooledTransaction>, Path(id): Path<i32>) -> Result<Stat
     Ok(StatusCode::CREATED)
 }
 
+/// Inserts `id`, commits it at once, inserts `id + 1000`, then answers as
+/// `ok` says.
+#[handler(PoolProviders)]
+async fn early(
+    mut tx: DepMut<PooledTransaction>,
+    Path((id, ok)): Path<(i32, bool)>,
+) -> Result<StatusCode, DatabaseError> {
+    tx.execute("INSERT INTO items (id, label) VALUES ($1, 'early')", &[&id]).await?;
+    tx.commit_now().await?;
+    tx.execute("INSERT INTO items (id, label) VALUES ($1, 'late')", &[&(id + 1000)]).await?;
+    Ok(if ok { StatusCode::CREATED } else { StatusCode::UNPROCESSABLE_ENTITY })
+}
+
 /// Where a request tells the test its backend's pid, then waits to go on.
 struct Backends {
     pids: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<i32>>,
@@ -120,6 +133,7 @@ async fn start(
         .route("/raise/{code}", get(raise))
         .route("/victim", get(victim))
         .route("/slow/{id}", get(slow))
+        .route("/early/{id}/{ok}", get(early))
         .with_providers(&app)
         .layer(Extension(release))
         .layer(Extension(backends));
@@ -328,6 +342,29 @@ async fn a_statement_beyond_the_statement_timeout_answers_503_and_rolls_back(
     assert!(waited < Duration::from_secs(4), "answered after {waited:?}, the statement takes 5 s");
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items").fetch_one(&seed).await.expect("rows");
     assert_eq!(rows, 0, "rolled back");
+
+    drop(pool);
+    let _ = stop.send(());
+    task.await.expect("server task").expect("clean shutdown");
+}
+
+/// `commit_now` with deadpool: its part stays, the rest follows the response.
+#[sqlx::test(migrations = false)]
+async fn commit_now_keeps_its_part_whatever_the_response(_: PgPoolOptions, connect: PgConnectOptions) {
+    let seed = PgPoolOptions::new().connect_with(connect.clone()).await.expect("connect");
+    sqlx::query("CREATE TABLE items (id INT PRIMARY KEY, label TEXT NOT NULL)")
+        .execute(&seed)
+        .await
+        .expect("create table");
+    let settings = DatabaseSettings::new(url_of(&connect)).max_connections(1);
+    let (address, stop, task, pool) = start(settings, Arc::new(Notify::new()), backends()).await;
+    for (path, status) in [("/early/1/true", 201), ("/early/2/false", 422)] {
+        let response = reqwest::get(format!("{address}{path}")).await.expect("send");
+        assert_eq!(response.status().as_u16(), status, "{path}");
+    }
+    let rows: Vec<i32> =
+        sqlx::query_scalar("SELECT id FROM items ORDER BY id").fetch_all(&seed).await.expect("rows");
+    assert_eq!(rows, [1, 2, 1001], "2 was committed early; 1002 rolled back with the 422");
 
     drop(pool);
     let _ = stop.send(());

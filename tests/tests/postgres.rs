@@ -130,6 +130,20 @@ async fn slow(mut tx: Tx, Path(id): Path<i32>) -> Result<StatusCode, DatabaseErr
     Ok(StatusCode::CREATED)
 }
 
+/// Inserts `id`, commits it at once, inserts `id + 1000`, then answers as
+/// `ok` says.
+#[handler(DbProviders)]
+async fn early(mut tx: Tx, Path((id, ok)): Path<(i32, bool)>) -> Result<StatusCode, DatabaseError> {
+    use axum_providers::sqlx::CommitNow as _;
+    sqlx::query("INSERT INTO items (id, label) VALUES ($1, 'early')").bind(id).execute(&mut **tx).await?;
+    tx.commit_now().await?;
+    sqlx::query("INSERT INTO items (id, label) VALUES ($1, 'late')")
+        .bind(id + 1000)
+        .execute(&mut **tx)
+        .await?;
+    Ok(if ok { StatusCode::CREATED } else { StatusCode::UNPROCESSABLE_ENTITY })
+}
+
 struct Server {
     backends: Arc<Backends>,
     address: String,
@@ -153,6 +167,7 @@ impl Server {
             .route("/raise/{code}", get(raise))
             .route("/victim", get(victim))
             .route("/slow/{id}", get(slow))
+            .route("/early/{id}/{ok}", get(early))
             .with_providers(&app)
             .layer(axum::Extension(release))
             .layer(axum::Extension(Arc::clone(&backends)));
@@ -475,5 +490,24 @@ async fn a_statement_beyond_the_statement_timeout_answers_503_and_rolls_back(
         sqlx::query_scalar("SELECT count(*) FROM items WHERE id = 1").fetch_one(&seed).await.expect("rows");
     assert_eq!(rows, 0, "rolled back");
     assert_eq!(server.get("/ping").await, (200, "1".to_owned()));
+    server.stop().await;
+}
+
+/// `commit_now` stores what came before it whatever the response; what came
+/// after it is decided by the response.
+#[sqlx::test(migrations = false)]
+async fn commit_now_keeps_its_part_whatever_the_response(_: PgPoolOptions, connect: PgConnectOptions) {
+    let seed = PgPoolOptions::new().connect_with(connect.clone()).await.expect("connect");
+    sqlx::query("CREATE TABLE items (id INT PRIMARY KEY, label TEXT NOT NULL)")
+        .execute(&seed)
+        .await
+        .expect("create table");
+    let server =
+        Server::start(settings_for(&connect, 5432).max_connections(1), Arc::new(Notify::new())).await;
+    assert_eq!(server.get("/early/1/true").await.0, 201);
+    assert_eq!(server.get("/early/2/false").await.0, 422);
+    let rows: Vec<i32> =
+        sqlx::query_scalar("SELECT id FROM items ORDER BY id").fetch_all(&seed).await.expect("rows");
+    assert_eq!(rows, [1, 2, 1001], "2 was committed early; 1002 rolled back with the 422");
     server.stop().await;
 }

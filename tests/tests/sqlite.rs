@@ -45,6 +45,19 @@ async fn store(
     Ok(StatusCode::CREATED)
 }
 
+/// Inserts `id`, commits it at once, inserts `id + 1000`, then fails.
+#[handler(SqliteProviders)]
+async fn early(
+    mut tx: DepMut<Transaction<'static, Sqlite>>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, DatabaseError> {
+    use axum_providers::sqlx::CommitNow as _;
+    sqlx::query("INSERT INTO items (id) VALUES ($1)").bind(id).execute(&mut **tx).await?;
+    tx.commit_now().await?;
+    sqlx::query("INSERT INTO items (id) VALUES ($1)").bind(id + 1000).execute(&mut **tx).await?;
+    Ok(StatusCode::UNPROCESSABLE_ENTITY)
+}
+
 #[tokio::test]
 async fn sqlite_transactions_commit_successful_requests_only() {
     let directory = std::env::temp_dir().join(format!("providers-sqlite-{}", std::process::id()));
@@ -115,4 +128,24 @@ async fn a_locked_database_file_answers_503_within_the_acquire_timeout() {
     drop((router, pool));
     app.shutdown().await.expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&directory);
+}
+
+/// `commit_now` on SQLite: what came before it stays after a `422`.
+#[tokio::test]
+async fn commit_now_keeps_its_part_after_an_error_response() {
+    let app = App::<SqliteProviders>::builder()
+        .override_value(DatabaseSettings::new("sqlite::memory:").max_connections(1))
+        .build()
+        .await
+        .expect("app builds");
+    let pool = app.get::<SqlitePool>().await.expect("pool").clone();
+    sqlx::query("CREATE TABLE items (id INTEGER PRIMARY KEY)").execute(&pool).await.expect("create");
+    let router: Router = Router::new().route("/early/{id}", get(early)).with_providers(&app);
+    let request = Request::get("/early/7").body(Body::empty()).expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM items").fetch_all(&pool).await.expect("rows");
+    assert_eq!(ids, [7]);
+    drop((router, pool));
+    app.shutdown().await.expect("clean shutdown");
 }

@@ -125,6 +125,22 @@ pub struct PooledTransaction {
     client: Client,
 }
 
+impl PooledTransaction {
+    /// Commits what the transaction did so far, now, and begins a new one on
+    /// the same client. The response no longer decides about the committed
+    /// part: it stays stored even when the handler fails afterwards; what
+    /// follows is committed or rolled back by the response, as usual.
+    ///
+    /// # Errors
+    ///
+    /// The `COMMIT` or the `BEGIN` failed; answer with the error.
+    pub async fn commit_now(&mut self) -> Result<(), DatabaseError> {
+        self.client.batch_execute("COMMIT").await?;
+        self.client.batch_execute("BEGIN").await?;
+        Ok(())
+    }
+}
+
 impl Deref for PooledTransaction {
     type Target = Client;
 

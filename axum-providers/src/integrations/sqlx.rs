@@ -59,6 +59,44 @@
 
 pub use crate::database::{DatabaseError, DatabaseSettings};
 
+/// Committing inside the handler: `tx.commit_now().await?` on the
+/// request's transaction (`DepMut<Transaction<'static, _>>`).
+///
+/// It commits what the transaction did so far, at once, and begins a new
+/// transaction on the same connection for the rest of the request. From then
+/// on the response no longer decides about the committed part: it stays
+/// stored even when the handler fails afterwards (an error response, a panic,
+/// a client that went away). What the handler does after `commit_now` is
+/// committed or rolled back by the response, as usual.
+///
+/// ```no_run
+/// # #[cfg(feature = "sqlx-postgres")] mod example {
+/// use axum_providers::prelude::*;
+/// use axum_providers::sqlx::{CommitNow as _, DatabaseError};
+/// use sqlx::{Postgres, Transaction};
+///
+/// # #[providers(axum_providers::sqlx::postgres::transaction, axum_providers::sqlx::postgres::pool, settings)] struct AppProviders;
+/// # #[provider(scope = app)] fn settings() -> axum_providers::sqlx::DatabaseSettings { axum_providers::sqlx::DatabaseSettings::new("postgres://") }
+/// #[handler(AppProviders)]
+/// async fn import(mut tx: DepMut<Transaction<'static, Postgres>>) -> Result<&'static str, DatabaseError> {
+///     sqlx::query("INSERT INTO audit (what) VALUES ('import started')").execute(&mut **tx).await?;
+///     tx.commit_now().await?; // stored, whatever the response
+///     sqlx::query("INSERT INTO items SELECT * FROM staging").execute(&mut **tx).await?;
+///     Ok("imported") // committed before this response is sent; rolled back on an error
+/// }
+/// # }
+/// ```
+pub trait CommitNow {
+    /// Commits now and begins a new transaction on the same connection.
+    ///
+    /// # Errors
+    ///
+    /// The `COMMIT` or the `BEGIN` failed; after a failed `BEGIN` the rest of
+    /// the request runs outside a transaction (the error's response rolls
+    /// nothing back), so answer with the error.
+    fn commit_now(&mut self) -> impl Future<Output = Result<(), DatabaseError>> + Send;
+}
+
 impl From<sqlx::Error> for DatabaseError {
     fn from(source: sqlx::Error) -> Self {
         from_sqlx(source, None)
@@ -191,6 +229,18 @@ macro_rules! sqlx_providers {
                     transaction.rollback().await.map_err(crate::BoxError::from)
                 }
             }))
+        }
+
+        impl super::CommitNow for Transaction<'static, $db> {
+            async fn commit_now(&mut self) -> Result<(), DatabaseError> {
+                // The `Transaction` stays open (for sqlx and for the teardown
+                // that commits or rolls it back); its server-side
+                // transaction is committed and a new one begun.
+                let connection: &mut <$db as sqlx::Database>::Connection = self;
+                sqlx::raw_sql("COMMIT").execute(&mut *connection).await.map_err(|error| from_sqlx(error, None))?;
+                sqlx::raw_sql("BEGIN").execute(&mut *connection).await.map_err(|error| from_sqlx(error, None))?;
+                Ok(())
+            }
         }
 
         /// The pool's health check: a connection answers a ping.
