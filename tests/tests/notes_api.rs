@@ -16,6 +16,7 @@ fn config(database_url: String) -> Config {
         tokens: parse_tokens("alice-token=alice,bob-token=bob"),
         max_connections: 4,
         acquire_timeout: Duration::from_secs(2),
+        body_timeout: Duration::from_secs(10),
     }
 }
 
@@ -289,6 +290,59 @@ async fn a_malformed_id_answers_400_with_the_pool_exhausted() {
         .expect("send");
     assert_eq!(response.status(), 503, "the pool is exhausted indeed");
     drop((held, pool));
+    let _ = stop.send(());
+    server.await.expect("server task").expect("clean shutdown");
+    let _ = std::fs::remove_dir_all(&directory);
+}
+
+/// A client that sends its headers and then no body holds no connection:
+/// the body is read before the transaction takes one, so other requests are
+/// served meanwhile; the slow client is answered `408` after the body timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_sends_no_body_holds_no_connection() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let (directory, url) = sqlite_url("slow-body");
+    let config = Config {
+        max_connections: 1,
+        acquire_timeout: Duration::from_millis(300),
+        body_timeout: Duration::from_millis(800),
+        ..config(url)
+    };
+    let (base, stop, server) = serve_notes(config).await;
+    let address = base.trim_start_matches("http://").to_owned();
+
+    let mut slow = tokio::net::TcpStream::connect(&address).await.expect("connect");
+    let head = "POST /notes HTTP/1.1\r\nhost: notes\r\nauthorization: Bearer alice-token\r\n\
+                content-type: application/json\r\ncontent-length: 40\r\nexpect: 100-continue\r\n\r\n";
+    slow.write_all(head.as_bytes()).await.expect("write");
+    // hyper answers `100 Continue` when the server starts reading the body:
+    // from here on, a connection taken before the body would be held.
+    let mut received = Vec::new();
+    while !String::from_utf8_lossy(&received).contains("\r\n\r\n") {
+        let mut chunk = [0; 256];
+        let read = slow.read(&mut chunk).await.expect("read");
+        assert!(read > 0, "closed before 100 Continue");
+        received.extend_from_slice(&chunk[..read]);
+    }
+    assert!(String::from_utf8_lossy(&received).starts_with("HTTP/1.1 100 Continue"));
+
+    let response = reqwest::Client::new()
+        .get(format!("{base}/notes"))
+        .header("authorization", "Bearer alice-token")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200, "served while the slow client sends nothing");
+
+    let mut rest = String::new();
+    tokio::time::timeout(Duration::from_secs(5), slow.read_to_string(&mut rest))
+        .await
+        .expect("answered within the body timeout")
+        .expect("read");
+    assert!(rest.starts_with("HTTP/1.1 408 Request Timeout"), "{rest}");
+    assert!(rest.ends_with(r#"{"error":"the request body did not arrive in time"}"#), "{rest}");
+
     let _ = stop.send(());
     server.await.expect("server task").expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&directory);

@@ -17,15 +17,18 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::{FromRequestParts, Path, Request};
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_providers::database::redact_url;
 use axum_providers::prelude::*;
 use axum_providers::sqlx::{DatabaseError, DatabaseSettings};
+use http_body_util::BodyExt as _;
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
@@ -45,6 +48,9 @@ pub struct Config {
     /// `DB_ACQUIRE_TIMEOUT_MS`: how long a request waits for a connection
     /// before answering `503` (default 2000).
     pub acquire_timeout: Duration,
+    /// `BODY_TIMEOUT_MS`: how long a client may take to send its request
+    /// body before the request is answered `408` (default 10000).
+    pub body_timeout: Duration,
 }
 
 impl Config {
@@ -60,6 +66,7 @@ impl Config {
             acquire_timeout: Duration::from_millis(
                 var("DB_ACQUIRE_TIMEOUT_MS", "2000").parse().unwrap_or(2000),
             ),
+            body_timeout: Duration::from_millis(var("BODY_TIMEOUT_MS", "10000").parse().unwrap_or(10000)),
         }
     }
 }
@@ -72,6 +79,7 @@ impl std::fmt::Debug for Config {
             .field("users", &self.tokens.len())
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout", &self.acquire_timeout)
+            .field("body_timeout", &self.body_timeout)
             .finish()
     }
 }
@@ -349,9 +357,43 @@ async fn no_method() -> ApiError {
     ApiError::Request { status: StatusCode::METHOD_NOT_ALLOWED, message: "method not allowed".to_owned() }
 }
 
+/// The largest request body (axum's default limit of the `Json` extractor).
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Reads the whole request body before any extractor runs, and so before a
+/// handler's transaction takes a connection: a client that sends its headers
+/// and then nothing (or very slowly) holds no connection; it is answered
+/// `408` after the body timeout.
+async fn read_body_first(app: App<NotesProviders>, request: Request, next: Next) -> Response {
+    let timeout = match app.get::<Config>().await {
+        Ok(config) => config.body_timeout,
+        Err(_) => Duration::from_secs(10),
+    };
+    let (parts, body) = request.into_parts();
+    let read = http_body_util::Limited::new(body, BODY_LIMIT).collect();
+    let bytes = match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
+            let message = "the request body is too large".to_owned();
+            return ApiError::Request { status: StatusCode::PAYLOAD_TOO_LARGE, message }.into_response();
+        }
+        Ok(Err(_)) => {
+            let message = "the request body could not be read".to_owned();
+            return ApiError::Request { status: StatusCode::BAD_REQUEST, message }.into_response();
+        }
+        Err(_) => {
+            let message = "the request body did not arrive in time".to_owned();
+            return ApiError::Request { status: StatusCode::REQUEST_TIMEOUT, message }.into_response();
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
 /// The app's routes, given the app container. Every error answers a JSON
-/// body `{"error": ".."}`, unknown routes and methods included.
+/// body `{"error": ".."}`, unknown routes and methods included. The request
+/// body is read in full (within `BODY_TIMEOUT_MS`) before a handler runs.
 pub fn router(app: &App<NotesProviders>) -> Router {
+    let container = app.clone();
     Router::new()
         .route("/health", get(health))
         .route("/notes", get(list).post(create))
@@ -359,6 +401,9 @@ pub fn router(app: &App<NotesProviders>) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .with_providers(app)
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            read_body_first(container.clone(), request, next)
+        }))
 }
 
 #[cfg(test)]
