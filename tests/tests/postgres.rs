@@ -25,7 +25,12 @@ fn settings() -> DatabaseSettings {
     DatabaseSettings::new("postgres://postgres@127.0.0.1:5432/postgres")
 }
 
-#[providers(settings, axum_providers::sqlx::postgres::pool, axum_providers::sqlx::postgres::transaction)]
+#[providers(
+    settings,
+    axum_providers::sqlx::postgres::pool,
+    axum_providers::sqlx::postgres::transaction,
+    axum_providers::sqlx::postgres::lazy_transaction
+)]
 struct DbProviders;
 
 type Tx = DepMut<Transaction<'static, Postgres>>;
@@ -144,6 +149,21 @@ async fn early(mut tx: Tx, Path((id, ok)): Path<(i32, bool)>) -> Result<StatusCo
     Ok(if ok { StatusCode::CREATED } else { StatusCode::UNPROCESSABLE_ENTITY })
 }
 
+/// Validates `mode` first; then inserts `id` in a transaction begun on first
+/// use, and answers as `mode` says.
+#[handler(DbProviders)]
+async fn lazy(
+    mut tx: DepMut<axum_providers::sqlx::LazyTransaction<Postgres>>,
+    Path((id, mode)): Path<(i32, String)>,
+) -> Result<StatusCode, DatabaseError> {
+    if mode == "invalid" {
+        return Ok(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let db = tx.connection().await?;
+    sqlx::query("INSERT INTO items (id, label) VALUES ($1, 'lazy')").bind(id).execute(&mut *db).await?;
+    Ok(if mode == "ok" { StatusCode::CREATED } else { StatusCode::CONFLICT })
+}
+
 struct Server {
     backends: Arc<Backends>,
     address: String,
@@ -168,6 +188,7 @@ impl Server {
             .route("/victim", get(victim))
             .route("/slow/{id}", get(slow))
             .route("/early/{id}/{ok}", get(early))
+            .route("/lazy/{id}/{mode}", get(lazy))
             .with_providers(&app)
             .layer(axum::Extension(release))
             .layer(axum::Extension(Arc::clone(&backends)));
@@ -509,5 +530,36 @@ async fn commit_now_keeps_its_part_whatever_the_response(_: PgPoolOptions, conne
     let rows: Vec<i32> =
         sqlx::query_scalar("SELECT id FROM items ORDER BY id").fetch_all(&seed).await.expect("rows");
     assert_eq!(rows, [1, 2, 1001], "2 was committed early; 1002 rolled back with the 422");
+    server.stop().await;
+}
+
+/// A lazy transaction takes no connection until it is used: a request
+/// answered before is served while the pool is exhausted; one that uses it
+/// commits on success and rolls back otherwise.
+#[sqlx::test(migrations = false)]
+async fn a_lazy_transaction_takes_a_connection_only_when_used(_: PgPoolOptions, connect: PgConnectOptions) {
+    let seed = PgPoolOptions::new().connect_with(connect.clone()).await.expect("connect");
+    sqlx::query("CREATE TABLE items (id INT PRIMARY KEY, label TEXT NOT NULL)")
+        .execute(&seed)
+        .await
+        .expect("create table");
+    let settings =
+        settings_for(&connect, 5432).max_connections(1).acquire_timeout(Duration::from_millis(300));
+    let server = Server::start(settings, Arc::new(Notify::new())).await;
+
+    // `/victim` holds the pool's only connection until resumed.
+    let address = server.address.clone();
+    let holder = tokio::spawn(async move { reqwest::get(format!("{address}/victim")).await.expect("send") });
+    let _pid = server.backends.next_pid().await;
+    assert_eq!(server.get("/lazy/1/invalid").await.0, 422, "answered without a connection");
+    assert_eq!(server.get("/lazy/2/ok").await.0, 503, "the pool is exhausted indeed");
+    server.backends.resume.notify_one();
+    assert_eq!(holder.await.expect("holder").status(), 200);
+
+    assert_eq!(server.get("/lazy/3/ok").await.0, 201);
+    assert_eq!(server.get("/lazy/4/error").await.0, 409);
+    let rows: Vec<i32> =
+        sqlx::query_scalar("SELECT id FROM items ORDER BY id").fetch_all(&seed).await.expect("rows");
+    assert_eq!(rows, [3], "committed on success only");
     server.stop().await;
 }

@@ -4,11 +4,16 @@
 //!
 //! One module per database, each behind a cargo feature of the facade:
 //!
-//! | feature | module | pool | connection | transaction |
-//! |---|---|---|---|---|
-//! | `sqlx-postgres` | `postgres` | `PgPool` | `PoolConnection<Postgres>` | `Transaction<'static, Postgres>` |
-//! | `sqlx-sqlite` | `sqlite` | `SqlitePool` | `PoolConnection<Sqlite>` | `Transaction<'static, Sqlite>` |
-//! | `sqlx-any` | `any` | `AnyPool` | `PoolConnection<Any>` | `Transaction<'static, Any>` |
+//! | feature | module | pool | connection | transaction | lazy_transaction |
+//! |---|---|---|---|---|---|
+//! | `sqlx-postgres` | `postgres` | `PgPool` | `PoolConnection<Postgres>` | `Transaction<'static, Postgres>` | `LazyTransaction<Postgres>` |
+//! | `sqlx-sqlite` | `sqlite` | `SqlitePool` | `PoolConnection<Sqlite>` | `Transaction<'static, Sqlite>` | `LazyTransaction<Sqlite>` |
+//! | `sqlx-any` | `any` | `AnyPool` | `PoolConnection<Any>` | `Transaction<'static, Any>` | `LazyTransaction<Any>` |
+//!
+//! `transaction` takes its connection when the handler's argument is
+//! extracted; `lazy_transaction` when the handler first calls
+//! [`LazyTransaction::connection`] (see the guide's
+//! [databases](crate::guide::databases) page).
 //!
 //! The pool's settings come from your configuration: write a provider of
 //! [`DatabaseSettings`] (usually from your own config provider), then list
@@ -49,8 +54,11 @@
 //!
 //! Errors: a pool that cannot hand out a connection within its acquire timeout
 //! (exhausted, or the database is down) answers `503 Service Unavailable`
-//! with a plain-text body saying so; any other database error answers a
-//! generic `500`. Both are logged in full. When the database comes back, the
+//! with a plain-text body saying so; so do a connection lost during the
+//! request and a statement beyond the statement timeout; a serialization
+//! failure or deadlock answers `409` with `Retry-After`; any other database
+//! error answers a generic `500` (the table is at [`DatabaseError`]). Every
+//! `5xx` is logged in full. When the database comes back, the
 //! pool reconnects: no restart needed. A commit that fails turns the response
 //! into a `500` (the client is never told its data was stored), or a `409
 //! Conflict` when it broke an integrity constraint (a unique or foreign key
@@ -95,6 +103,107 @@ pub trait CommitNow {
     /// the request runs outside a transaction (the error's response rolls
     /// nothing back), so answer with the error.
     fn commit_now(&mut self) -> impl Future<Output = Result<(), DatabaseError>> + Send;
+}
+
+/// A request's transaction that takes its connection when it is first used,
+/// not when the handler's arguments are extracted: provided by
+/// `lazy_transaction` (one per database module), asked for as
+/// `DepMut<LazyTransaction<_>>`.
+///
+/// A request that is answered before it needs the database (a malformed
+/// path, a validation error, a slow or missing body) never takes a
+/// connection, so it is answered also while the pool is exhausted, and a slow
+/// client holds none. At the end of the request, a transaction that was
+/// begun is committed (success) or rolled back (otherwise) before the
+/// response, as with `transaction`; one that was never begun costs nothing.
+///
+/// ```no_run
+/// # #[cfg(feature = "sqlx-postgres")] mod example {
+/// use axum::Json;
+/// use axum::http::StatusCode;
+/// use axum_providers::prelude::*;
+/// use axum_providers::sqlx::{DatabaseError, DatabaseSettings, LazyTransaction};
+/// use sqlx::Postgres;
+///
+/// # #[provider(scope = app)] fn settings() -> DatabaseSettings { DatabaseSettings::new("postgres://") }
+/// #[providers(settings, axum_providers::sqlx::postgres::pool, axum_providers::sqlx::postgres::lazy_transaction)]
+/// pub struct AppProviders;
+///
+/// #[handler(AppProviders)]
+/// async fn create(mut tx: DepMut<LazyTransaction<Postgres>>, Json(title): Json<String>) -> Result<StatusCode, DatabaseError> {
+///     if title.is_empty() {
+///         return Ok(StatusCode::UNPROCESSABLE_ENTITY); // no connection was taken
+///     }
+///     let db = tx.connection().await?; // BEGIN here, on a connection from the pool
+///     sqlx::query("INSERT INTO notes (title) VALUES ($1)").bind(title).execute(&mut *db).await?;
+///     Ok(StatusCode::CREATED) // committed before this response is sent
+/// }
+/// # }
+/// ```
+pub struct LazyTransaction<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
+    transaction: Option<sqlx::Transaction<'static, DB>>,
+}
+
+impl<DB: sqlx::Database> LazyTransaction<DB> {
+    /// A transaction on `pool`, begun on first use.
+    #[must_use]
+    pub fn new(pool: sqlx::Pool<DB>) -> Self {
+        Self { pool, transaction: None }
+    }
+
+    /// The transaction's connection, for queries (`.execute(&mut *db)`):
+    /// the first call takes a connection from the pool and begins the
+    /// transaction, the next ones return the same.
+    ///
+    /// # Errors
+    ///
+    /// No connection within the acquire timeout (`503`), or a failing `BEGIN`.
+    pub async fn connection(&mut self) -> Result<&mut DB::Connection, DatabaseError> {
+        let transaction = match self.transaction.take() {
+            Some(transaction) => transaction,
+            None => {
+                let waited = self.pool.options().get_acquire_timeout();
+                self.pool.begin().await.map_err(|error| from_sqlx(error, Some(waited)))?
+            }
+        };
+        Ok(&mut **self.transaction.insert(transaction))
+    }
+
+    /// `true` once [`connection`](Self::connection) began the transaction
+    /// (and until [`commit_now`](CommitNow::commit_now) committed it).
+    #[must_use]
+    pub fn is_begun(&self) -> bool {
+        self.transaction.is_some()
+    }
+
+    /// Commits or rolls back the transaction, if it was begun: the teardown
+    /// of the `lazy_transaction` providers.
+    async fn finish(self, outcome: crate::Outcome) -> Result<(), crate::BoxError> {
+        let Some(transaction) = self.transaction else { return Ok(()) };
+        if outcome.is_success() {
+            transaction.commit().await.map_err(|error| from_sqlx(error, None).commit_failed())
+        } else {
+            transaction.rollback().await.map_err(crate::BoxError::from)
+        }
+    }
+}
+
+impl<DB: sqlx::Database> CommitNow for LazyTransaction<DB> {
+    /// Commits the transaction now, if it was begun; the next
+    /// [`connection`](LazyTransaction::connection) begins a new one.
+    async fn commit_now(&mut self) -> Result<(), DatabaseError> {
+        match self.transaction.take() {
+            Some(transaction) => transaction.commit().await.map_err(|error| from_sqlx(error, None)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<DB: sqlx::Database> std::fmt::Debug for LazyTransaction<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyTransaction").field("begun", &self.is_begun()).finish_non_exhaustive()
+    }
 }
 
 impl From<sqlx::Error> for DatabaseError {
@@ -229,6 +338,14 @@ macro_rules! sqlx_providers {
                     transaction.rollback().await.map_err(crate::BoxError::from)
                 }
             }))
+        }
+
+        #[doc = concat!("A request-scoped ", $name, " transaction begun on first use ([`LazyTransaction`](super::LazyTransaction)): no connection is taken until the handler calls `connection()`; committed before the response when the request succeeded and it was begun, rolled back otherwise.")]
+        ///
+        /// Exclusive: ask for it as `DepMut<LazyTransaction<_>>`.
+        #[provider(exclusive, crate = crate)]
+        pub fn lazy_transaction(pool: Dep<sqlx::$pool>) -> Teardown<super::LazyTransaction<$db>> {
+            Teardown::new(super::LazyTransaction::new((*pool).clone()), super::LazyTransaction::finish)
         }
 
         impl super::CommitNow for Transaction<'static, $db> {
