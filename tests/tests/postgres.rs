@@ -563,3 +563,109 @@ async fn a_lazy_transaction_takes_a_connection_only_when_used(_: PgPoolOptions, 
     assert_eq!(rows, [3], "committed on success only");
     server.stop().await;
 }
+
+mod two_databases {
+    //! SQLite (the ready-made providers, from `DatabaseSettings`) and a
+    //! PostgreSQL archive (providers of the app's own, from its own settings,
+    //! built with `postgres::connect` and `LazyTransaction`) in one handler.
+
+    use axum::Router;
+    use axum::extract::Path;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use axum_providers::prelude::*;
+    use axum_providers::sqlx::{DatabaseError, DatabaseSettings, LazyTransaction};
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+    use tokio::net::TcpListener;
+
+    #[provider(scope = app)]
+    fn settings() -> DatabaseSettings {
+        DatabaseSettings::new("sqlite::memory:")
+    }
+
+    /// The archive's own settings.
+    #[derive(Clone)]
+    struct ArchiveSettings(DatabaseSettings);
+
+    #[provider(scope = app)]
+    fn archive_settings() -> ArchiveSettings {
+        ArchiveSettings(DatabaseSettings::new("postgres://postgres@127.0.0.1:5432/postgres"))
+    }
+
+    struct Archive(PgPool);
+
+    #[provider(scope = app)]
+    async fn archive(settings: Dep<ArchiveSettings>) -> Result<Teardown<Archive>, DatabaseError> {
+        let pool = axum_providers::sqlx::postgres::connect(&settings.0).await?;
+        Ok(Teardown::new(Archive(pool), |archive: Archive, _| async move { archive.0.close().await }))
+    }
+
+    struct ArchiveTx(LazyTransaction<Postgres>);
+
+    #[provider(exclusive)]
+    fn archive_tx(archive: Dep<Archive>) -> Teardown<ArchiveTx> {
+        Teardown::new(ArchiveTx(LazyTransaction::new(archive.0.clone())), |tx: ArchiveTx, outcome| {
+            tx.0.finish(outcome)
+        })
+    }
+
+    #[providers(
+        settings,
+        axum_providers::sqlx::sqlite::pool,
+        axum_providers::sqlx::sqlite::transaction,
+        archive_settings,
+        archive,
+        archive_tx
+    )]
+    struct TwoDatabases;
+
+    /// Stores `id` in both databases, then answers as `ok` says.
+    #[handler(TwoDatabases)]
+    async fn store(
+        Path((id, ok)): Path<(i64, bool)>,
+        mut notes: DepMut<Transaction<'static, Sqlite>>,
+        mut archive: DepMut<ArchiveTx>,
+    ) -> Result<StatusCode, DatabaseError> {
+        sqlx::query("INSERT INTO notes (id) VALUES ($1)").bind(id).execute(&mut **notes).await?;
+        let db = archive.0.connection().await?;
+        sqlx::query("INSERT INTO archive (id) VALUES ($1)").bind(id).execute(&mut *db).await?;
+        Ok(if ok { StatusCode::CREATED } else { StatusCode::UNPROCESSABLE_ENTITY })
+    }
+
+    #[sqlx::test(migrations = false)]
+    async fn two_databases_with_their_own_settings_in_one_handler(
+        _: PgPoolOptions,
+        connect: PgConnectOptions,
+    ) {
+        let seed = PgPoolOptions::new().connect_with(connect.clone()).await.expect("connect");
+        sqlx::query("CREATE TABLE archive (id BIGINT PRIMARY KEY)").execute(&seed).await.expect("create");
+        let url = format!("postgres://postgres@127.0.0.1:5432/{}", connect.get_database().expect("database"));
+        let app = App::<TwoDatabases>::builder()
+            .override_value(ArchiveSettings(DatabaseSettings::new(url)))
+            .override_value(DatabaseSettings::new("sqlite::memory:").max_connections(1))
+            .build()
+            .await
+            .expect("both pools start");
+        let notes = app.get::<SqlitePool>().await.expect("pool").clone();
+        sqlx::query("CREATE TABLE notes (id INTEGER PRIMARY KEY)").execute(&notes).await.expect("create");
+        let router: Router = Router::new().route("/store/{id}/{ok}", get(store)).with_providers(&app);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, task) = axum_providers_tests::in_background(axum_providers::serve(listener, router, &app));
+
+        for (id, ok, status) in [(1, true, 201), (2, false, 422), (3, true, 201)] {
+            let response = reqwest::get(format!("{address}/store/{id}/{ok}")).await.expect("send");
+            assert_eq!(response.status().as_u16(), status, "{id}");
+        }
+        let in_notes: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM notes ORDER BY id").fetch_all(&notes).await.expect("rows");
+        let in_archive: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM archive ORDER BY id").fetch_all(&seed).await.expect("rows");
+        assert_eq!((in_notes, in_archive), (vec![1, 3], vec![1, 3]));
+
+        drop(notes);
+        let _ = stop.send(());
+        task.await.expect("server task").expect("clean shutdown");
+    }
+}

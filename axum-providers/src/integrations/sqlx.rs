@@ -177,9 +177,16 @@ impl<DB: sqlx::Database> LazyTransaction<DB> {
         self.transaction.is_some()
     }
 
-    /// Commits or rolls back the transaction, if it was begun: the teardown
-    /// of the `lazy_transaction` providers.
-    async fn finish(self, outcome: crate::Outcome) -> Result<(), crate::BoxError> {
+    /// Commits (when `outcome` is a success) or rolls back the transaction,
+    /// if it was begun: the teardown of the `lazy_transaction` providers, and
+    /// of a transaction provider of your own on a second pool. A commit that
+    /// breaks a constraint or loses a serialization race chooses its `409`
+    /// response ([`Respond`](crate::Respond)).
+    ///
+    /// # Errors
+    ///
+    /// The `COMMIT` or `ROLLBACK` failed.
+    pub async fn finish(self, outcome: crate::Outcome) -> Result<(), crate::BoxError> {
         let Some(transaction) = self.transaction else { return Ok(()) };
         if outcome.is_success() {
             transaction.commit().await.map_err(|error| from_sqlx(error, None).commit_failed())
@@ -300,17 +307,27 @@ macro_rules! sqlx_providers {
         /// with an error naming this provider.
         #[provider(scope = app, health = ping, crate = crate)]
         pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<sqlx::$pool>, DatabaseError> {
+            let pool = connect(&settings).await?;
+            Ok(Teardown::new(pool, |pool: sqlx::$pool, _outcome: Outcome| async move { pool.close().await }))
+        }
+
+        #[doc = concat!("A ", $name, " pool built from `settings` as [`pool()`] builds its own (size, timeouts, the session settings of each connection, the cause of a failed start), for a pool of your own: a second database with settings of its own (see the guide's databases page). Close it with `pool.close().await` in your provider's teardown.")]
+        ///
+        /// # Errors
+        ///
+        /// The URL is malformed, or no connection within the acquire timeout
+        /// (with the cause of the last attempt).
+        pub async fn connect(settings: &DatabaseSettings) -> Result<sqlx::$pool, DatabaseError> {
             install_drivers();
             let connect: <<$db as sqlx::Database>::Connection as sqlx::Connection>::Options =
                 settings.url.parse()?;
-            let pool = match options(&settings).connect_with(connect.clone()).await {
-                Ok(pool) => pool,
+            match options(settings).connect_with(connect.clone()).await {
+                Ok(pool) => Ok(pool),
                 Err(sqlx::Error::PoolTimedOut) => {
-                    return Err(super::why_no_connection(&connect, settings.acquire_timeout).await);
+                    Err(super::why_no_connection(&connect, settings.acquire_timeout).await)
                 }
-                Err(error) => return Err(error.into()),
-            };
-            Ok(Teardown::new(pool, |pool: sqlx::$pool, _outcome: Outcome| async move { pool.close().await }))
+                Err(error) => Err(error.into()),
+            }
         }
 
         #[doc = concat!("A request-scoped ", $name, " connection from the pool; back in the pool when the request scope closes.")]
