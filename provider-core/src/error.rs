@@ -240,7 +240,10 @@ impl StdError for ProviderError {
 /// assert_eq!(error.chain().count(), 3); // BuildError, ProviderError, io::Error
 /// # }
 /// ```
-#[derive(Debug)]
+///
+/// Its `Debug` is its `Display`, one line naming the provider and the cause
+/// (what `fn main() -> Result<(), Box<dyn Error>>` prints after `Error: `);
+/// `{:#?}` shows the fields.
 pub struct BuildError {
     pub(crate) source: ProviderError,
     pub(crate) teardown: Option<TeardownErrors>,
@@ -264,6 +267,23 @@ impl BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "app startup failed: {}", self.source)
+    }
+}
+
+impl fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return f
+                .debug_struct("BuildError")
+                .field("source", &self.source)
+                .field("teardown", &self.teardown)
+                .finish();
+        }
+        write!(f, "{self}")?;
+        match &self.teardown {
+            Some(teardown) => write!(f, "; then {teardown}"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -60,9 +60,8 @@ impl From<tokio_postgres::Error> for DatabaseError {
     fn from(error: tokio_postgres::Error) -> Self {
         if error.is_closed() {
             Self::unavailable(error, None)
-        } else if error.code().is_some_and(|code| code.code().starts_with("23")) {
-            // SQLSTATE class 23: integrity constraint violation.
-            Self::conflict(error)
+        } else if let Some(class) = error.code().and_then(|code| Self::class_of_sqlstate(code.code())) {
+            class(Box::new(error))
         } else {
             Self::failed(error)
         }
@@ -82,7 +81,14 @@ fn waited(pool: &Pool, error: PoolError) -> DatabaseError {
 /// this provider) when the database cannot be reached; closed at shutdown.
 #[provider(scope = app, health = ping, crate = crate)]
 pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<Pool>, DatabaseError> {
-    let config = tokio_postgres::Config::from_str(&settings.url).map_err(DatabaseError::failed)?;
+    let mut config = tokio_postgres::Config::from_str(&settings.url).map_err(DatabaseError::failed)?;
+    if let Some(ms) = settings.statement_timeout_ms() {
+        let options = match config.get_options() {
+            Some(options) => format!("{options} -c statement_timeout={ms}"),
+            None => format!("-c statement_timeout={ms}"),
+        };
+        config.options(options);
+    }
     let manager =
         Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     let size = usize::try_from(settings.max_connections).unwrap_or(usize::MAX);
@@ -118,6 +124,22 @@ pub async fn client(pool: Dep<Pool>) -> Result<Client, DatabaseError> {
 /// Derefs to the pooled client: run queries on it as usual.
 pub struct PooledTransaction {
     client: Client,
+}
+
+impl PooledTransaction {
+    /// Commits what the transaction did so far, now, and begins a new one on
+    /// the same client. The response no longer decides about the committed
+    /// part: it stays stored even when the handler fails afterwards; what
+    /// follows is committed or rolled back by the response, as usual.
+    ///
+    /// # Errors
+    ///
+    /// The `COMMIT` or the `BEGIN` failed; answer with the error.
+    pub async fn commit_now(&mut self) -> Result<(), DatabaseError> {
+        self.client.batch_execute("COMMIT").await?;
+        self.client.batch_execute("BEGIN").await?;
+        Ok(())
+    }
 }
 
 impl Deref for PooledTransaction {

@@ -46,11 +46,18 @@ use redis::aio::ConnectionManager;
 
 use crate::{Dep, provider};
 
-/// Where Redis is, provided by you.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where Redis is, provided by you. Its `Debug` shows the URL without its
+/// password ([`redact_url`](crate::database::redact_url)).
+#[derive(Clone, PartialEq, Eq)]
 pub struct RedisSettings {
     /// `redis://host:port/db`.
     pub url: String,
+}
+
+impl fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSettings").field("url", &crate::database::redact_url(&self.url)).finish()
+    }
 }
 
 impl RedisSettings {

@@ -4,11 +4,16 @@
 //!
 //! One module per database, each behind a cargo feature of the facade:
 //!
-//! | feature | module | pool | connection | transaction |
-//! |---|---|---|---|---|
-//! | `sqlx-postgres` | `postgres` | `PgPool` | `PoolConnection<Postgres>` | `Transaction<'static, Postgres>` |
-//! | `sqlx-sqlite` | `sqlite` | `SqlitePool` | `PoolConnection<Sqlite>` | `Transaction<'static, Sqlite>` |
-//! | `sqlx-any` | `any` | `AnyPool` | `PoolConnection<Any>` | `Transaction<'static, Any>` |
+//! | feature | module | pool | connection | transaction | lazy_transaction |
+//! |---|---|---|---|---|---|
+//! | `sqlx-postgres` | `postgres` | `PgPool` | `PoolConnection<Postgres>` | `Transaction<'static, Postgres>` | `LazyTransaction<Postgres>` |
+//! | `sqlx-sqlite` | `sqlite` | `SqlitePool` | `PoolConnection<Sqlite>` | `Transaction<'static, Sqlite>` | `LazyTransaction<Sqlite>` |
+//! | `sqlx-any` | `any` | `AnyPool` | `PoolConnection<Any>` | `Transaction<'static, Any>` | `LazyTransaction<Any>` |
+//!
+//! `transaction` takes its connection when the handler's argument is
+//! extracted; `lazy_transaction` when the handler first calls
+//! [`LazyTransaction::connection`] (see the guide's
+//! [databases](crate::guide::databases) page).
 //!
 //! The pool's settings come from your configuration: write a provider of
 //! [`DatabaseSettings`] (usually from your own config provider), then list
@@ -49,8 +54,11 @@
 //!
 //! Errors: a pool that cannot hand out a connection within its acquire timeout
 //! (exhausted, or the database is down) answers `503 Service Unavailable`
-//! with a plain-text body saying so; any other database error answers a
-//! generic `500`. Both are logged in full. When the database comes back, the
+//! with a plain-text body saying so; so do a connection lost during the
+//! request and a statement beyond the statement timeout; a serialization
+//! failure or deadlock answers `409` with `Retry-After`; any other database
+//! error answers a generic `500` (the table is at [`DatabaseError`]). Every
+//! `5xx` is logged in full. When the database comes back, the
 //! pool reconnects: no restart needed. A commit that fails turns the response
 //! into a `500` (the client is never told its data was stored), or a `409
 //! Conflict` when it broke an integrity constraint (a unique or foreign key
@@ -59,24 +67,229 @@
 
 pub use crate::database::{DatabaseError, DatabaseSettings};
 
+/// Committing inside the handler: `tx.commit_now().await?` on the
+/// request's transaction (`DepMut<Transaction<'static, _>>`).
+///
+/// It commits what the transaction did so far, at once, and begins a new
+/// transaction on the same connection for the rest of the request. From then
+/// on the response no longer decides about the committed part: it stays
+/// stored even when the handler fails afterwards (an error response, a panic,
+/// a client that went away). What the handler does after `commit_now` is
+/// committed or rolled back by the response, as usual.
+///
+/// ```no_run
+/// # #[cfg(feature = "sqlx-postgres")] mod example {
+/// use axum_providers::prelude::*;
+/// use axum_providers::sqlx::{CommitNow as _, DatabaseError};
+/// use sqlx::{Postgres, Transaction};
+///
+/// # #[providers(axum_providers::sqlx::postgres::transaction, axum_providers::sqlx::postgres::pool, settings)] struct AppProviders;
+/// # #[provider(scope = app)] fn settings() -> axum_providers::sqlx::DatabaseSettings { axum_providers::sqlx::DatabaseSettings::new("postgres://") }
+/// #[handler(AppProviders)]
+/// async fn import(mut tx: DepMut<Transaction<'static, Postgres>>) -> Result<&'static str, DatabaseError> {
+///     sqlx::query("INSERT INTO audit (what) VALUES ('import started')").execute(&mut **tx).await?;
+///     tx.commit_now().await?; // stored, whatever the response
+///     sqlx::query("INSERT INTO items SELECT * FROM staging").execute(&mut **tx).await?;
+///     Ok("imported") // committed before this response is sent; rolled back on an error
+/// }
+/// # }
+/// ```
+pub trait CommitNow {
+    /// Commits now and begins a new transaction on the same connection.
+    ///
+    /// # Errors
+    ///
+    /// The `COMMIT` or the `BEGIN` failed; after a failed `BEGIN` the rest of
+    /// the request runs outside a transaction (the error's response rolls
+    /// nothing back), so answer with the error.
+    fn commit_now(&mut self) -> impl Future<Output = Result<(), DatabaseError>> + Send;
+}
+
+/// A request's transaction that takes its connection when it is first used,
+/// not when the handler's arguments are extracted: provided by
+/// `lazy_transaction` (one per database module), asked for as
+/// `DepMut<LazyTransaction<_>>`.
+///
+/// A request that is answered before it needs the database (a malformed
+/// path, a validation error, a slow or missing body) never takes a
+/// connection, so it is answered also while the pool is exhausted, and a slow
+/// client holds none. At the end of the request, a transaction that was
+/// begun is committed (success) or rolled back (otherwise) before the
+/// response, as with `transaction`; one that was never begun costs nothing.
+///
+/// ```no_run
+/// # #[cfg(feature = "sqlx-postgres")] mod example {
+/// use axum::Json;
+/// use axum::http::StatusCode;
+/// use axum_providers::prelude::*;
+/// use axum_providers::sqlx::{DatabaseError, DatabaseSettings, LazyTransaction};
+/// use sqlx::Postgres;
+///
+/// # #[provider(scope = app)] fn settings() -> DatabaseSettings { DatabaseSettings::new("postgres://") }
+/// #[providers(settings, axum_providers::sqlx::postgres::pool, axum_providers::sqlx::postgres::lazy_transaction)]
+/// pub struct AppProviders;
+///
+/// #[handler(AppProviders)]
+/// async fn create(mut tx: DepMut<LazyTransaction<Postgres>>, Json(title): Json<String>) -> Result<StatusCode, DatabaseError> {
+///     if title.is_empty() {
+///         return Ok(StatusCode::UNPROCESSABLE_ENTITY); // no connection was taken
+///     }
+///     let db = tx.connection().await?; // BEGIN here, on a connection from the pool
+///     sqlx::query("INSERT INTO notes (title) VALUES ($1)").bind(title).execute(&mut *db).await?;
+///     Ok(StatusCode::CREATED) // committed before this response is sent
+/// }
+/// # }
+/// ```
+pub struct LazyTransaction<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
+    transaction: Option<sqlx::Transaction<'static, DB>>,
+}
+
+impl<DB: sqlx::Database> LazyTransaction<DB> {
+    /// A transaction on `pool`, begun on first use.
+    #[must_use]
+    pub fn new(pool: sqlx::Pool<DB>) -> Self {
+        Self { pool, transaction: None }
+    }
+
+    /// The transaction's connection, for queries (`.execute(&mut *db)`):
+    /// the first call takes a connection from the pool and begins the
+    /// transaction, the next ones return the same.
+    ///
+    /// # Errors
+    ///
+    /// No connection within the acquire timeout (`503`), or a failing `BEGIN`.
+    pub async fn connection(&mut self) -> Result<&mut DB::Connection, DatabaseError> {
+        let transaction = match self.transaction.take() {
+            Some(transaction) => transaction,
+            None => {
+                let waited = self.pool.options().get_acquire_timeout();
+                self.pool.begin().await.map_err(|error| from_sqlx(error, Some(waited)))?
+            }
+        };
+        Ok(&mut **self.transaction.insert(transaction))
+    }
+
+    /// `true` once [`connection`](Self::connection) began the transaction
+    /// (and until [`commit_now`](CommitNow::commit_now) committed it).
+    #[must_use]
+    pub fn is_begun(&self) -> bool {
+        self.transaction.is_some()
+    }
+
+    /// Commits (when `outcome` is a success) or rolls back the transaction,
+    /// if it was begun: the teardown of the `lazy_transaction` providers, and
+    /// of a transaction provider of your own on a second pool. A commit that
+    /// breaks a constraint or loses a serialization race chooses its `409`
+    /// response ([`Respond`](crate::Respond)).
+    ///
+    /// # Errors
+    ///
+    /// The `COMMIT` or `ROLLBACK` failed.
+    pub async fn finish(self, outcome: crate::Outcome) -> Result<(), crate::BoxError> {
+        let Some(transaction) = self.transaction else { return Ok(()) };
+        if outcome.is_success() {
+            transaction.commit().await.map_err(|error| from_sqlx(error, None).commit_failed())
+        } else {
+            transaction.rollback().await.map_err(crate::BoxError::from)
+        }
+    }
+}
+
+impl<DB: sqlx::Database> CommitNow for LazyTransaction<DB> {
+    /// Commits the transaction now, if it was begun; the next
+    /// [`connection`](LazyTransaction::connection) begins a new one.
+    async fn commit_now(&mut self) -> Result<(), DatabaseError> {
+        match self.transaction.take() {
+            Some(transaction) => transaction.commit().await.map_err(|error| from_sqlx(error, None)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<DB: sqlx::Database> std::fmt::Debug for LazyTransaction<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyTransaction").field("begun", &self.is_begun()).finish_non_exhaustive()
+    }
+}
+
 impl From<sqlx::Error> for DatabaseError {
     fn from(source: sqlx::Error) -> Self {
         from_sqlx(source, None)
     }
 }
 
-/// Classifies a sqlx error: no connection in time (or none possible) is
-/// `Unavailable`, a broken integrity constraint `Conflict`, the rest `Failed`.
+/// Classifies a sqlx error: no connection in time (or none possible), or one
+/// lost, is `Unavailable`; a serialization failure or deadlock `Contention`;
+/// a broken integrity constraint `Conflict`; the rest `Failed` (the table of
+/// [`DatabaseError`]).
 fn from_sqlx(source: sqlx::Error, waited: Option<std::time::Duration>) -> DatabaseError {
     match source {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
             DatabaseError::unavailable(source, waited)
         }
-        sqlx::Error::Database(ref error) if !matches!(error.kind(), sqlx::error::ErrorKind::Other) => {
-            DatabaseError::conflict(source)
+        sqlx::Error::Database(ref error) => {
+            if let Some(class) = error.code().as_deref().and_then(DatabaseError::class_of_sqlstate) {
+                class(Box::new(source))
+            } else if is_sqlite_busy(&**error) {
+                DatabaseError::TimedOut(Box::new(source))
+            } else if matches!(error.kind(), sqlx::error::ErrorKind::Other) {
+                DatabaseError::failed(source)
+            } else {
+                DatabaseError::conflict(source)
+            }
         }
         other => DatabaseError::failed(other),
     }
+}
+
+/// Why a pool that timed out at startup got no connection: sqlx retries a
+/// refused connection until its acquire timeout and then reports only the
+/// timeout, so one direct attempt (within the same timeout) finds the cause
+/// ("connection refused", an unknown host, a rejected password).
+async fn why_no_connection<O>(connect: &O, waited: std::time::Duration) -> DatabaseError
+where
+    O: sqlx::ConnectOptions,
+    O::Connection: Sized,
+{
+    match tokio::time::timeout(waited, connect.connect()).await {
+        Ok(Err(cause)) => DatabaseError::unavailable(cause, Some(waited)),
+        Ok(Ok(connection)) => {
+            // Up again meanwhile: the pool's own timeout is the answer.
+            drop(sqlx::Connection::close(connection).await);
+            DatabaseError::unavailable(sqlx::Error::PoolTimedOut, Some(waited))
+        }
+        Err(_) => DatabaseError::unavailable(sqlx::Error::PoolTimedOut, Some(waited)),
+    }
+}
+
+/// `SQLITE_BUSY` or `SQLITE_LOCKED` (with their extended codes): the file
+/// stayed locked by another connection for the whole busy timeout.
+fn is_sqlite_busy(error: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-any"))]
+    if let Some(error) = error.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+        const SQLITE_BUSY: i32 = 5;
+        const SQLITE_LOCKED: i32 = 6;
+        let code = sqlx::error::DatabaseError::code(error).and_then(|code| code.parse::<i32>().ok());
+        let code = code.unwrap_or_default();
+        return matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED);
+    }
+    let _ = error;
+    false
+}
+
+/// `PRAGMA busy_timeout` for a new SQLite connection: a locked file is
+/// waited for as long as a connection is (the acquire timeout), then answered
+/// `503`, instead of sqlx's 5 s.
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-any"))]
+fn sqlite_session(settings: &DatabaseSettings) -> Vec<String> {
+    vec![format!("PRAGMA busy_timeout = {}", settings.acquire_timeout.as_millis())]
+}
+
+/// `SET statement_timeout` for a new PostgreSQL connection.
+#[cfg(any(feature = "sqlx-postgres", feature = "sqlx-any"))]
+fn postgres_session(settings: &DatabaseSettings) -> Vec<String> {
+    settings.statement_timeout_ms().map(|ms| format!("SET statement_timeout = {ms}")).into_iter().collect()
 }
 
 /// Generates the providers of one sqlx database.
@@ -94,9 +307,27 @@ macro_rules! sqlx_providers {
         /// with an error naming this provider.
         #[provider(scope = app, health = ping, crate = crate)]
         pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<sqlx::$pool>, DatabaseError> {
-            install_drivers();
-            let pool = options(&settings).connect(&settings.url).await?;
+            let pool = connect(&settings).await?;
             Ok(Teardown::new(pool, |pool: sqlx::$pool, _outcome: Outcome| async move { pool.close().await }))
+        }
+
+        #[doc = concat!("A ", $name, " pool built from `settings` as [`pool()`] builds its own (size, timeouts, the session settings of each connection, the cause of a failed start), for a pool of your own: a second database with settings of its own (see the guide's databases page). Close it with `pool.close().await` in your provider's teardown.")]
+        ///
+        /// # Errors
+        ///
+        /// The URL is malformed, or no connection within the acquire timeout
+        /// (with the cause of the last attempt).
+        pub async fn connect(settings: &DatabaseSettings) -> Result<sqlx::$pool, DatabaseError> {
+            install_drivers();
+            let connect: <<$db as sqlx::Database>::Connection as sqlx::Connection>::Options =
+                settings.url.parse()?;
+            match options(settings).connect_with(connect.clone()).await {
+                Ok(pool) => Ok(pool),
+                Err(sqlx::Error::PoolTimedOut) => {
+                    Err(super::why_no_connection(&connect, settings.acquire_timeout).await)
+                }
+                Err(error) => Err(error.into()),
+            }
         }
 
         #[doc = concat!("A request-scoped ", $name, " connection from the pool; back in the pool when the request scope closes.")]
@@ -126,6 +357,26 @@ macro_rules! sqlx_providers {
             }))
         }
 
+        #[doc = concat!("A request-scoped ", $name, " transaction begun on first use ([`LazyTransaction`](super::LazyTransaction)): no connection is taken until the handler calls `connection()`; committed before the response when the request succeeded and it was begun, rolled back otherwise.")]
+        ///
+        /// Exclusive: ask for it as `DepMut<LazyTransaction<_>>`.
+        #[provider(exclusive, crate = crate)]
+        pub fn lazy_transaction(pool: Dep<sqlx::$pool>) -> Teardown<super::LazyTransaction<$db>> {
+            Teardown::new(super::LazyTransaction::new((*pool).clone()), super::LazyTransaction::finish)
+        }
+
+        impl super::CommitNow for Transaction<'static, $db> {
+            async fn commit_now(&mut self) -> Result<(), DatabaseError> {
+                // The `Transaction` stays open (for sqlx and for the teardown
+                // that commits or rolls it back); its server-side
+                // transaction is committed and a new one begun.
+                let connection: &mut <$db as sqlx::Database>::Connection = self;
+                sqlx::raw_sql("COMMIT").execute(&mut *connection).await.map_err(|error| from_sqlx(error, None))?;
+                sqlx::raw_sql("BEGIN").execute(&mut *connection).await.map_err(|error| from_sqlx(error, None))?;
+                Ok(())
+            }
+        }
+
         /// The pool's health check: a connection answers a ping.
         async fn ping(pool: &sqlx::$pool) -> Result<(), sqlx::Error> {
             let mut connection = pool.acquire().await?;
@@ -133,10 +384,20 @@ macro_rules! sqlx_providers {
         }
 
         fn options(settings: &DatabaseSettings) -> sqlx::pool::PoolOptions<$db> {
+            let settings = settings.clone();
             sqlx::pool::PoolOptions::<$db>::new()
                 .max_connections(settings.max_connections)
                 .min_connections(settings.min_connections)
                 .acquire_timeout(settings.acquire_timeout)
+                .after_connect(move |connection, _| {
+                    let statements = session(connection, &settings);
+                    Box::pin(async move {
+                        for statement in statements {
+                            sqlx::Executor::execute(&mut *connection, sqlx::AssertSqlSafe(statement)).await?;
+                        }
+                        Ok(())
+                    })
+                })
         }
     };
 }
@@ -146,6 +407,11 @@ macro_rules! sqlx_providers {
 pub mod postgres {
     sqlx_providers!(Postgres, PgPool, PgPoolOptions, "PostgreSQL");
     fn install_drivers() {}
+
+    /// The session settings of a new connection.
+    fn session(_: &sqlx::PgConnection, settings: &DatabaseSettings) -> Vec<String> {
+        super::postgres_session(settings)
+    }
 }
 
 /// SQLite (bundled): `SqlitePool`, `PoolConnection<Sqlite>`, `Transaction<'static, Sqlite>`.
@@ -156,6 +422,11 @@ pub mod postgres {
 pub mod sqlite {
     sqlx_providers!(Sqlite, SqlitePool, SqlitePoolOptions, "SQLite");
     fn install_drivers() {}
+
+    /// The session settings of a new connection.
+    fn session(_: &sqlx::SqliteConnection, settings: &DatabaseSettings) -> Vec<String> {
+        super::sqlite_session(settings)
+    }
 }
 
 /// The `Any` driver: PostgreSQL or SQLite, chosen at run time by the URL's
@@ -167,5 +438,14 @@ pub mod any {
     sqlx_providers!(Any, AnyPool, AnyPoolOptions, "`Any` (PostgreSQL or SQLite)");
     fn install_drivers() {
         sqlx::any::install_default_drivers();
+    }
+
+    /// The session settings of a new connection, by its backend.
+    fn session(connection: &sqlx::AnyConnection, settings: &DatabaseSettings) -> Vec<String> {
+        match connection.backend_name() {
+            "PostgreSQL" => super::postgres_session(settings),
+            "SQLite" => super::sqlite_session(settings),
+            _ => Vec::new(),
+        }
     }
 }

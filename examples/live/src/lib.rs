@@ -22,8 +22,8 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use redis::AsyncCommands as _;
 use redis::aio::{ConnectionManager, PubSub};
 
-/// Settings from the environment.
-#[derive(Debug, Clone)]
+/// Settings from the environment; its `Debug` hides the URL's password.
+#[derive(Clone)]
 pub struct Config {
     /// `REDIS_URL` (default `redis://127.0.0.1:6379`).
     pub redis_url: String,
@@ -37,6 +37,15 @@ impl Config {
     pub fn from_env() -> Self {
         let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
         Self { redis_url: var("REDIS_URL", "redis://127.0.0.1:6379"), address: var("ADDR", "127.0.0.1:3001") }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("redis_url", &axum_providers::database::redact_url(&self.redis_url))
+            .field("address", &self.address)
+            .finish()
     }
 }
 

@@ -24,9 +24,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let app = App::<NotesProviders>::builder().build().await?;
     let config = app.get::<Config>().await?;
     let listener = TcpListener::bind(&config.address).await?;
-    let database = config.database_url.split('?').next().unwrap_or_default().to_owned();
+    println!("{}", notes::banner(listener.local_addr()?, &config));
     drop(config);
-    println!("notes listening on http://{} (database: {database})", listener.local_addr()?);
     axum_providers::serve(listener, router(&app), &app).await?; // drains on SIGTERM or Ctrl-C
     Ok(())
 }
