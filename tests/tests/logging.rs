@@ -162,6 +162,12 @@ fn pool() -> Teardown<Pool> {
 #[providers(pool)]
 struct PoolProviders;
 
+/// The two shutdown tests hit the same `warn!` callsite. Run in one process
+/// (`cargo test`), a test without a subscriber can register it while the
+/// other's thread-local subscriber is not yet known, and the callsite's
+/// cached interest then drops the other's warning: they take turns.
+static SHUTDOWN_WARNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Waits (up to 5 s) until the logs contain `text`.
 async fn logged(captured: &Captured, text: &str) -> String {
     let started = std::time::Instant::now();
@@ -176,6 +182,7 @@ async fn logged(captured: &Captured, text: &str) -> String {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_dep_from_app_get_held_at_shutdown_is_named_at_once_and_released_by_its_drop() {
+    let _turn = SHUTDOWN_WARNING.lock().await;
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
@@ -210,6 +217,7 @@ async fn a_dep_from_app_get_held_at_shutdown_is_named_at_once_and_released_by_it
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_dep_held_past_the_deadline_fails_shutdown_naming_the_provider() {
+    let _turn = SHUTDOWN_WARNING.lock().await;
     let app = App::<PoolProviders>::builder()
         .shutdown_timeout(std::time::Duration::from_millis(50))
         .build()
