@@ -252,6 +252,9 @@ async fn autouse<R: Registry>(scope: &SharedScope<R>, request: Request) -> Resul
     }
     let (mut parts, body) = request.into_parts();
     let mut resolver = scope.resolver(&mut parts);
+    if let Err(error) = resolver.set_up_together(R::AUTOUSE, true).await {
+        return Err(ProviderRejection::from(error).into_response());
+    }
     for &index in R::AUTOUSE {
         if let Err(error) = resolver.ensure_index(index).await {
             return Err(ProviderRejection::from(error).into_response());

@@ -47,7 +47,7 @@ pub use axum_providers_axum::{
 pub use axum_providers_core::{
     App, AppBuilder, BoxError, BuildError, Cancellation, Cancelled, Check, CheckStatus, Dep, DepMut, Graph,
     HealthReport, Lazy, Outcome, ProviderError, ProviderRejection, ProviderState, Providers, Respond, Scope,
-    Teardown, TeardownError, TeardownErrors,
+    Teardown, TeardownError, TeardownErrors, Together,
 };
 pub use axum_providers_macros::{handler, provider, providers};
 

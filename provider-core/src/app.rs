@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::concurrent::Plan;
 use crate::deferred::Deferred;
 use crate::error::{TeardownError, TeardownErrors};
 use crate::outcome::Outcome;
@@ -91,6 +92,8 @@ pub(crate) struct AppInner<R: Registry> {
     pub(crate) deferred: Deferred,
     entries: Mutex<Vec<Entry>>,
     pub(crate) overrides: Option<Box<[Option<Override<R>>]>>,
+    /// What concurrent setup knows of the providers (with the overrides).
+    pub(crate) plan: Plan,
     shutdown_timeout: Duration,
     pub(crate) scopes: OpenScopes,
     cancellation: Cancellation,
@@ -114,6 +117,7 @@ impl<R: Registry> AppInner<R> {
             slots: R::Slots::empty(),
             deferred: Deferred::start(),
             entries: Mutex::new(Vec::new()),
+            plan: Plan::new::<R>(overrides.as_deref()),
             overrides,
             shutdown_timeout,
             scopes: OpenScopes::default(),

@@ -13,6 +13,7 @@ use crate::provider::{Provides, Registry};
 use crate::scope::Shareable;
 use crate::shared_scope::SharedScope;
 use crate::teardown::{BoxFuture, Lendable};
+use crate::uses::ProvidedSet;
 
 /// The router state of a router that has the request-scope layer: the app
 /// container, handed out only together with the layer.
@@ -161,6 +162,82 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let scope = scope_of::<S::Registry>(parts)?;
         scope.resolver(parts).exclusive::<T>().await.map_err(ProviderRejection::from)
+    }
+}
+
+/// Sets up the provided values of `L` (a tuple of provided types) together,
+/// before the handler's next arguments are extracted: those whose providers
+/// wait (an `async fn` waiting on I/O) and do not depend on each other are
+/// set up concurrently, within the request's own task.
+///
+/// axum extracts a handler's arguments one after the other, so three
+/// `Dep<T>` arguments whose providers each wait 100 ms take 300 ms. In front of
+/// them, `Together` makes it about 100 ms; the arguments then find their
+/// values ready. [`#[handler]`](crate) adds it for you, before a handler's
+/// first provided argument, when the handler takes two or more. Each value is
+/// still set up once per request, and torn down in the reverse order of
+/// setup completion (a value always after those that depend on it). Setups
+/// that use the request (an extractor, a borrowed header) or borrow an
+/// exclusive value (`DepMut`) take turns; a failure cancels the setups still
+/// in progress and becomes the response, as with `Dep<T>`.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{Router, routing::get};
+/// use axum_providers::prelude::*;
+/// use axum_providers::Together;
+///
+/// pub struct Profile(String);
+/// pub struct Quota(u32);
+///
+/// #[provider]
+/// async fn profile() -> Profile {
+///     tokio::time::sleep(Duration::from_millis(50)).await; // a lookup
+///     Profile("ada".into())
+/// }
+///
+/// #[provider]
+/// async fn quota() -> Quota {
+///     tokio::time::sleep(Duration::from_millis(50)).await; // a cache read
+///     Quota(3)
+/// }
+///
+/// #[providers(profile, quota)]
+/// struct AppProviders;
+///
+/// // Both lookups run side by side: about 50 ms, not 100.
+/// async fn home(_: Together<(Profile, Quota)>, profile: Dep<Profile>, quota: Dep<Quota>) -> String {
+///     format!("{}: {}", profile.0, quota.0)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::<AppProviders>::builder().build().await?;
+/// let router: Router = Router::new().route("/", get(home)).with_providers(&app);
+/// # drop(router);
+/// # app.shutdown().await?;
+/// # Ok(()) }
+/// ```
+pub struct Together<L> {
+    _set: std::marker::PhantomData<fn() -> L>,
+}
+
+impl<L> fmt::Debug for Together<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Together").field("types", &std::any::type_name::<L>()).finish()
+    }
+}
+
+impl<S, L> FromRequestParts<S> for Together<L>
+where
+    S: ProviderState,
+    L: ProvidedSet<S::Registry>,
+{
+    type Rejection = ProviderRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let scope = scope_of::<S::Registry>(parts)?;
+        scope.resolver(parts).set_up_together(L::INDICES, true).await.map_err(ProviderRejection::from)?;
+        Ok(Self { _set: std::marker::PhantomData })
     }
 }
 

@@ -27,6 +27,7 @@
 mod app;
 mod builder;
 mod closing;
+mod concurrent;
 mod deferred;
 mod dep;
 mod error;
@@ -55,7 +56,7 @@ pub use error::{
     BoxError, BuildError, ProviderError, Respond, ResponsePayload, TeardownError, TeardownErrors,
 };
 #[cfg(feature = "axum")]
-pub use extract::{Lazy, ProviderRejection, ProviderState, Providers, internal_error_response};
+pub use extract::{Lazy, ProviderRejection, ProviderState, Providers, Together, internal_error_response};
 pub use graph::Graph;
 pub use hand_scope::Scope;
 pub use health::{Check, CheckStatus, HealthReport};

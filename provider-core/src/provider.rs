@@ -50,6 +50,11 @@ pub trait Setup<R: Registry>: Provider {
     /// runtime sets it up on the spot, without boxing its future.
     const SETS_UP_NOW: bool = false;
 
+    /// `true` for a provider that takes a request extractor or borrows a part
+    /// of the request: its setup needs the request's head, which one setup
+    /// at a time may hold.
+    const USES_REQUEST: bool = false;
+
     /// Resolves the dependencies, runs the provider's function and returns what it
     /// produced.
     fn setup(
@@ -113,6 +118,7 @@ pub struct ProviderEntry<R: Registry> {
     has_teardown: bool,
     health: Option<HealthCheck>,
     deps: &'static [usize],
+    uses_request: bool,
     output: fn() -> &'static str,
     pub(crate) setup: SetupFn<R>,
     /// Only for a provider that can be set up on the spot: the others'
@@ -140,6 +146,7 @@ impl<R: Registry> ProviderEntry<R> {
             has_teardown: P::HAS_TEARDOWN,
             health: P::HEALTH,
             deps: P::DEPS,
+            uses_request: P::USES_REQUEST,
             output: std::any::type_name::<P::Output>,
             setup: crate::resolver::setup_boxed::<R, P>,
             setup_now: if P::SETS_UP_NOW { Some(crate::resolver::setup_now::<R, P>) } else { None },
@@ -196,6 +203,12 @@ impl<R: Registry> ProviderEntry<R> {
     #[must_use]
     pub const fn deps(&self) -> &'static [usize] {
         self.deps
+    }
+
+    /// Whether its setup needs the request's head (an extractor, a borrowed
+    /// part of the request).
+    pub(crate) const fn uses_request(&self) -> bool {
+        self.uses_request
     }
 
     /// The name of the type it provides.

@@ -28,10 +28,13 @@ use crate::teardown::{BoxFuture, Entry, Lendable, Produced, Stored};
 /// current scope (none while the app is being built) and, for HTTP, the
 /// request's parts as an opaque context.
 pub struct Resolver<'r, R: Registry> {
-    app: &'r AppInner<R>,
-    scope: Option<&'r ScopeInner<R>>,
-    context: Option<&'r mut (dyn Any + Send)>,
+    pub(crate) app: &'r AppInner<R>,
+    pub(crate) scope: Option<&'r ScopeInner<R>>,
+    pub(crate) context: RequestHead<'r>,
 }
+
+/// What providers may borrow from the request: for HTTP, its head.
+pub(crate) type RequestHead<'r> = Option<&'r mut (dyn Any + Send)>;
 
 /// The handle to the value of the provider of `T`.
 type Handle<R, T> = Arc<<R as Provides<T>>::Cell>;
@@ -40,7 +43,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     pub(crate) fn new(
         app: &'r AppInner<R>,
         scope: Option<&'r ScopeInner<R>>,
-        context: Option<&'r mut (dyn Any + Send)>,
+        context: RequestHead<'r>,
     ) -> Self {
         Self { app, scope, context }
     }
@@ -160,12 +163,17 @@ impl<'r, R: Registry> Resolver<'r, R> {
             let result = setup_now(self);
             return self.noted(result);
         }
+        // Its dependencies that wait, and do not wait for each other, are set
+        // up together first.
+        if self.app.plan.together(index) {
+            self.set_up_together(&[index], false).await?;
+        }
         let result = self.boxed_setup(index).await;
         self.noted(result)
     }
 
     /// Records a provider failure in the scope.
-    fn noted<V>(&self, result: Result<V, ProviderError>) -> Result<V, ProviderError> {
+    pub(crate) fn noted<V>(&self, result: Result<V, ProviderError>) -> Result<V, ProviderError> {
         if let (Err(error), Some(scope)) = (&result, self.scope)
             && error.is_setup_failure()
         {
@@ -178,7 +186,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     /// (no override, no span to record) whose dependencies are all ready or
     /// can themselves be set up on the spot. Decided before anything is set
     /// up, so that a future is never started and then dropped.
-    fn sets_up_now(&self, index: usize) -> bool {
+    pub(crate) fn sets_up_now(&self, index: usize) -> bool {
         let entry = &R::PROVIDERS[index];
         entry.setup_now.is_some()
             && !self.overridden(index)
@@ -248,7 +256,10 @@ impl<'r, R: Registry> Resolver<'r, R> {
     /// registry's table: statically dispatched setup would nest every
     /// dependency's future in its dependent's, and a deep graph then
     /// overflows rustc's layout query depth.
-    fn boxed_setup(&mut self, index: usize) -> BoxFuture<'_, Result<Option<Stored>, ProviderError>> {
+    pub(crate) fn boxed_setup(
+        &mut self,
+        index: usize,
+    ) -> BoxFuture<'_, Result<Option<Stored>, ProviderError>> {
         let entry = &R::PROVIDERS[index];
         let overridden = self.overridden(index);
         // A span only when someone listens: creating one costs even when no

@@ -86,7 +86,11 @@ pub(crate) fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
     // one of the same type in the same handler would answer 500 on every
     // request.
     let mut lent: Vec<String> = Vec::new();
-    for input in &mut function.sig.inputs {
+    // The provided arguments (`Dep`, `DepMut`), set up together in front of
+    // the first one.
+    let mut provided: Vec<Type> = Vec::new();
+    let mut first_provided = None;
+    for (position, input) in function.sig.inputs.iter_mut().enumerate() {
         let FnArg::Typed(typed) = input else { continue };
         if let Some(wrapper) = optional_dep(&typed.ty) {
             errors.push(syn::Error::new(
@@ -117,6 +121,10 @@ pub(crate) fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
             continue;
         }
         let span = inner.span();
+        if name != "Lazy" {
+            first_provided.get_or_insert(position);
+            provided.push(inner.clone());
+        }
         if name == "DepMut" {
             let key = quote!(#inner).to_string();
             if lent.contains(&key) {
@@ -150,6 +158,14 @@ pub(crate) fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
         }};
         *function.block = checked;
     }
+    // Their providers that wait and do not depend on each other are set up
+    // concurrently: axum extracts arguments one after the other.
+    if let Some(position) = first_provided.filter(|_| (2..=MAX_TOGETHER).contains(&provided.len())) {
+        let together: FnArg = syn::parse_quote! {
+            _: #krate::Together<(#(#provided,)*)>
+        };
+        function.sig.inputs.insert(position, together);
+    }
     let errors = errors.to_compile_errors();
     quote! {
         #errors
@@ -157,6 +173,9 @@ pub(crate) fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
         #function
     }
 }
+
+/// The most provided arguments set up together (`ProvidedSet`'s tuples).
+const MAX_TOGETHER: usize = 16;
 
 /// `Option<Dep<T>>` (or `DepMut`, `Lazy`): the name of the wrapper.
 fn optional_dep(ty: &Type) -> Option<String> {

@@ -62,6 +62,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     let mut dep_types = Vec::new();
     let mut resolve = Vec::new();
     let mut sets_up_now = item.sig.asyncness.is_none();
+    let mut uses_request = false;
     let mut call_args = Vec::new();
     let mut borrowed = Vec::new();
     for (i, param) in model.params.iter().enumerate() {
@@ -127,6 +128,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                     let #arg = #private::extract::<#ty, __R>(__resolver, #name_str).await?;
                 });
                 sets_up_now = false;
+                uses_request = true;
             }
             ParamKind::Borrowed(inner) => {
                 let inner_span = inner.span();
@@ -139,6 +141,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                 borrowed.push(quote! {
                     let #arg = <#inner as #private::RequestHead>::borrow_from(__parts);
                 });
+                uses_request = true;
             }
         }
         call_args.push(arg);
@@ -239,6 +242,11 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             const SETS_UP_NOW: bool = true;
         )
     });
+    let uses_request = uses_request.then(|| {
+        quote!(
+            const USES_REQUEST: bool = true;
+        )
+    });
     let setup_impl = quote_spanned! {struct_span=>
         impl<__R> #private::Setup<__R> for #marker_path
         where
@@ -248,6 +256,8 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             const DEPS: &'static [usize] = &[#(<__R as #private::Provides<#dep_types>>::INDEX),*];
 
             #sets_up_now
+
+            #uses_request
 
             #setup_fn
         }

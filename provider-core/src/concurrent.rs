@@ -1,0 +1,297 @@
+//! Concurrent setup: the independent branches of what a consumer needs are
+//! set up together, within the consumer's own task (no task is spawned per
+//! provider).
+//!
+//! The app container computes a [`Plan`] once, from the registry's table of
+//! dependencies: for each provider, the request-scoped providers that must be
+//! set up before it. When a consumer needs at least two missing values that
+//! wait (an `async fn` provider, an override, one that takes a request
+//! extractor) and do not depend on each other, [`Resolver::set_up_together`]
+//! sets up every missing value, each as soon as the values it needs are
+//! ready, polling the setups in progress side by side. Each value is still
+//! set up once per request: only the scheduler starts setups while it runs,
+//! and a setup starts once everything it asks for is in its slot.
+//!
+//! Two kinds of setup wait for each other instead of running side by side:
+//! those that use the request's head (an extractor or a borrowed part of the
+//! request, which one setup at a time may hold), and those that borrow an
+//! exclusive value (`DepMut<T>`, which one consumer at a time may hold).
+//!
+//! Teardown order stays the reverse of setup: a value's teardown entry is
+//! recorded when its setup completes, so values are torn down in the reverse
+//! order of setup completion, and a value always after every value that
+//! depends on it (a dependent completes after its dependencies).
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::task::Poll;
+
+use crate::app::Override;
+use crate::error::ProviderError;
+use crate::provider::Registry;
+use crate::resolver::{RequestHead, Resolver};
+use crate::scope::ScopeKind;
+use crate::teardown::Stored;
+
+/// What the scheduler knows about each provider of a registry, for one app
+/// container (overrides change it).
+pub(crate) struct Plan {
+    providers: Box<[Planned]>,
+}
+
+#[derive(Default)]
+struct Planned {
+    /// The request-scoped providers to set up before this one: its
+    /// request-scoped dependencies, and those of the transient values made
+    /// for it in its setup (recursively).
+    before: Box<[usize]>,
+    /// Every request-scoped provider below it (`before`, transitively), sorted.
+    below: Box<[usize]>,
+    /// Its setup waits: an `async fn`, a provider that takes an extractor, an
+    /// override.
+    waits: bool,
+    /// Its setup (or that of a transient value made for it) uses the
+    /// request's head, or borrows an exclusive value: one such setup runs at
+    /// a time.
+    serial: bool,
+    /// Overridden by another provider, whose dependencies the plan does not
+    /// know: a consumer that needs it is set up one value after the other.
+    opaque: bool,
+    /// Two of the providers below it that wait are independent: worth setting
+    /// its dependencies up together.
+    together: bool,
+}
+
+impl Plan {
+    /// The plan of registry `R` with `overrides`.
+    pub(crate) fn new<R: Registry>(overrides: Option<&[Option<Override<R>>]>) -> Self {
+        let count = R::PROVIDERS.len();
+        let mut builder = PlanBuilder::<R> {
+            overrides,
+            providers: std::iter::repeat_with(Planned::default).take(count).collect(),
+            state: vec![Visit::New; count],
+        };
+        for index in 0..count {
+            builder.visit(index);
+        }
+        let mut providers = builder.providers;
+        for index in 0..count {
+            let together = independent_pair(&providers, &providers[index].below);
+            let opaque = providers[index].below.iter().any(|&below| providers[below].opaque);
+            providers[index].together = together && !opaque;
+        }
+        Self { providers }
+    }
+
+    /// Whether the dependencies of provider `index` are worth setting up
+    /// together (when they are all missing).
+    #[inline]
+    pub(crate) fn together(&self, index: usize) -> bool {
+        self.providers[index].together
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    New,
+    Visiting,
+    Done,
+}
+
+struct PlanBuilder<'o, R: Registry> {
+    overrides: Option<&'o [Option<Override<R>>]>,
+    providers: Box<[Planned]>,
+    state: Vec<Visit>,
+}
+
+impl<R: Registry> PlanBuilder<'_, R> {
+    fn visit(&mut self, index: usize) {
+        // Done, or a cycle (which the registry's compile-time check
+        // rejects): planned without it.
+        if self.state[index] != Visit::New {
+            return;
+        }
+        self.state[index] = Visit::Visiting;
+        let entry = &R::PROVIDERS[index];
+        let replaced = self.overrides.and_then(|overrides| overrides[index].as_ref());
+        let mut before = Vec::new();
+        let mut serial = entry.uses_request();
+        for &dep in entry.deps() {
+            self.visit(dep);
+            let dep_entry = &R::PROVIDERS[dep];
+            match dep_entry.scope() {
+                ScopeKind::App => {}
+                ScopeKind::Request => {
+                    before.push(dep);
+                    serial |= dep_entry.is_exclusive();
+                }
+                ScopeKind::Transient => {
+                    before.extend_from_slice(&self.providers[dep].before);
+                    // A transient value made for this one is set up in its
+                    // setup: what that setup uses, this one uses.
+                    serial |= self.providers[dep].serial || dep_entry.is_exclusive();
+                }
+            }
+        }
+        before.sort_unstable();
+        before.dedup();
+        let mut below = before.clone();
+        for &dep in &before {
+            below.extend_from_slice(&self.providers[dep].below);
+        }
+        below.sort_unstable();
+        below.dedup();
+        let planned = &mut self.providers[index];
+        planned.before = before.into_boxed_slice();
+        planned.below = below.into_boxed_slice();
+        planned.waits = entry.setup_now.is_none() || replaced.is_some();
+        planned.serial = serial;
+        planned.opaque = matches!(replaced, Some(Override::Provider(_)));
+        self.state[index] = Visit::Done;
+    }
+}
+
+/// Whether two providers of `set` wait and do not depend on each other.
+fn independent_pair(providers: &[Planned], set: &[usize]) -> bool {
+    let waiting = || set.iter().copied().filter(|&index| providers[index].waits);
+    waiting().enumerate().any(|(position, a)| {
+        waiting().skip(position + 1).any(|b| {
+            providers[a].below.binary_search(&b).is_err() && providers[b].below.binary_search(&a).is_err()
+        })
+    })
+}
+
+/// A setup in progress: the provider, its result, and the request's head
+/// when it held it.
+type InFlight<'r> = Pin<
+    Box<dyn Future<Output = (usize, Result<Option<Stored>, ProviderError>, RequestHead<'r>)> + Send + 'r>,
+>;
+
+impl<'r, R: Registry> Resolver<'r, R> {
+    /// Sets up, together, the request-scoped values that consumers of the
+    /// providers `roots` need and the scope does not hold yet: the roots
+    /// themselves when `with_roots`, and everything below them. Each value is
+    /// set up as soon as the values it needs are ready; setups in progress are
+    /// polled side by side in this task. Does nothing (and the values are set
+    /// up one after the other as they are asked for) unless two missing
+    /// values that wait are independent, or outside a request scope.
+    ///
+    /// # Errors
+    ///
+    /// The first setup that fails; the setups still in progress then are
+    /// dropped (what they had set up before is torn down with the scope).
+    pub async fn set_up_together(&mut self, roots: &[usize], with_roots: bool) -> Result<(), ProviderError> {
+        let Some(scope) = self.scope else { return Ok(()) };
+        if scope.is_closed() {
+            return Ok(());
+        }
+        let plan = &self.app.plan.providers;
+        let is_set = |index: usize| (R::PROVIDERS[index].is_set)(&scope.slots);
+        let mut todo: Vec<usize> = Vec::new();
+        for &root in roots {
+            let entry = &R::PROVIDERS[root];
+            match entry.scope() {
+                ScopeKind::App => continue,
+                ScopeKind::Request if with_roots => todo.push(root),
+                _ => {}
+            }
+            todo.extend_from_slice(&plan[root].below);
+        }
+        todo.sort_unstable();
+        todo.dedup();
+        todo.retain(|&index| !is_set(index));
+        if todo.iter().any(|&index| plan[index].opaque) || !independent_pair(plan, &todo) {
+            return Ok(());
+        }
+        let result = self.run_together(todo).await;
+        self.noted(result)
+    }
+
+    /// Sets up every provider of `todo` (request-scoped, not set yet, each
+    /// with everything it needs either set or in `todo`).
+    async fn run_together(&mut self, mut todo: Vec<usize>) -> Result<(), ProviderError> {
+        let app = self.app;
+        let Some(scope) = self.scope else { return Ok(()) };
+        let plan = &app.plan.providers;
+        let mut context = self.context.take();
+        // Whether a serial setup is in progress.
+        let mut serial_busy = false;
+        let mut in_flight: Vec<InFlight<'r>> = Vec::with_capacity(todo.len());
+        let result = loop {
+            // Start every setup whose values are ready.
+            let mut position = 0;
+            while position < todo.len() {
+                let index = todo[position];
+                let ready = plan[index].before.iter().all(|&dep| (R::PROVIDERS[dep].is_set)(&scope.slots));
+                let serial = plan[index].serial;
+                if !ready || (serial && serial_busy) {
+                    position += 1;
+                    continue;
+                }
+                todo.remove(position);
+                let held = if serial {
+                    serial_busy = true;
+                    context.take()
+                } else {
+                    None
+                };
+                in_flight.push(Box::pin(async move {
+                    let mut resolver = Resolver::new(app, Some(scope), held);
+                    let result = resolver.set_up_planned(index).await;
+                    (index, result, resolver.context)
+                }));
+            }
+            if in_flight.is_empty() {
+                // Nothing left, or nothing can start: the rest is set up on
+                // demand, one after the other.
+                break Ok(());
+            }
+            // Wait for at least one setup to finish.
+            let finished = poll_fn(|cx| {
+                let mut finished = Vec::new();
+                let mut position = 0;
+                while position < in_flight.len() {
+                    match in_flight[position].as_mut().poll(cx) {
+                        Poll::Ready(output) => {
+                            drop(in_flight.swap_remove(position));
+                            finished.push(output);
+                        }
+                        Poll::Pending => position += 1,
+                    }
+                }
+                if finished.is_empty() { Poll::Pending } else { Poll::Ready(finished) }
+            })
+            .await;
+            let mut failure = None;
+            for (index, result, returned) in finished {
+                if plan[index].serial {
+                    serial_busy = false;
+                    if returned.is_some() {
+                        context = returned;
+                    }
+                }
+                if let Err(error) = result {
+                    failure.get_or_insert(error);
+                }
+            }
+            if let Some(error) = failure {
+                break Err(error);
+            }
+        };
+        // Setups still in progress after a failure are dropped here; the
+        // request's head they held is lost with them, and the failure ends
+        // the consumer anyway.
+        drop(in_flight);
+        self.context = context;
+        result
+    }
+
+    /// Sets up provider `index` (its dependencies are ready), on the spot
+    /// when it can be.
+    async fn set_up_planned(&mut self, index: usize) -> Result<Option<Stored>, ProviderError> {
+        if let Some(setup_now) = R::PROVIDERS[index].setup_now.filter(|_| self.sets_up_now(index)) {
+            return setup_now(self);
+        }
+        self.boxed_setup(index).await
+    }
+}
