@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 DURATION="${BENCH_DURATION:-3}"      # seconds per wrk run
 CONNECTIONS="${BENCH_CONNECTIONS:-32}"
 ROUNDS="${BENCH_ROUNDS:-4}"
-ROUTES=(/plain /deps /sqlx /tx)
+ROUTES=(/plain /deps /deps-handler /sqlx /tx)
 export BENCH_DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/providers_bench}"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -111,7 +111,7 @@ awk -v a="$rss_100k" -v b="$rss_1m" 'BEGIN { printf "rss_100k_kib=%s rss_1m_kib=
 
 echo "criterion micro-benchmarks"
 cargo bench -q -p axum-providers-bench --bench resolve -- --warm-up-time 1 --measurement-time 3 2>/dev/null \
-    | grep -E "^[a-z_/ ]+time:|^[a-z_/]+$|time:" || true
+    | grep -E "^[a-z0-9_/ ]+time:|^[a-z0-9_/]+$|time:" || true
 
 echo "server user-space CPU per request (mean of $ROUNDS rounds)"
 for route in "${ROUTES[@]}"; do

@@ -108,6 +108,8 @@ pub mod guide {
     pub mod providers {}
     #[doc = include_str!("../guide/scopes.md")]
     pub mod scopes {}
+    #[doc = include_str!("../guide/concurrency.md")]
+    pub mod concurrency {}
     #[doc = include_str!("../guide/checks.md")]
     pub mod checks {}
     #[doc = include_str!("../guide/patterns.md")]

@@ -6,8 +6,11 @@
 //! - `teardown_8`: the teardown machinery alone: closing a scope that holds 8
 //!   values with teardowns;
 //! - `*_request`: one request through each server's real router, in process
-//!   (`/plain`, `/deps`, and `/tx` against PostgreSQL), and the hand-written
-//!   router under an identity `Router::layer`.
+//!   (`/plain`, `/deps`, `/deps-handler`, and `/tx` against PostgreSQL), and
+//!   the hand-written router under an identity `Router::layer`;
+//! - `three_100ms/*`: a handler that takes three values whose providers each
+//!   wait 100 ms (a timer), one after the other (plain handler) and set up
+//!   together (`#[handler]`).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,6 +71,57 @@ fn nonce(id: Dep<RequestId>) -> Nonce {
 
 #[providers(config, counter, request_id, user, session, audit, nonce)]
 struct GraphProviders;
+
+/// Three values whose providers each wait 100 ms (an auth lookup, a cache
+/// read, a pool acquire).
+mod waiting {
+    use std::time::Duration;
+
+    use axum_providers::prelude::*;
+
+    pub(crate) struct Auth;
+    pub(crate) struct Cached;
+    pub(crate) struct Pooled;
+
+    const WAIT: Duration = Duration::from_millis(100);
+
+    #[provider]
+    async fn auth() -> Auth {
+        tokio::time::sleep(WAIT).await;
+        Auth
+    }
+
+    #[provider]
+    async fn cached() -> Cached {
+        tokio::time::sleep(WAIT).await;
+        Cached
+    }
+
+    #[provider]
+    async fn pooled() -> Pooled {
+        tokio::time::sleep(WAIT).await;
+        Pooled
+    }
+
+    #[providers(auth, cached, pooled)]
+    pub(crate) struct WaitingProviders;
+
+    async fn in_turn(_auth: Dep<Auth>, _cached: Dep<Cached>, _pooled: Dep<Pooled>) -> &'static str {
+        "ok"
+    }
+
+    #[handler(WaitingProviders)]
+    async fn together(_auth: Dep<Auth>, _cached: Dep<Cached>, _pooled: Dep<Pooled>) -> &'static str {
+        "ok"
+    }
+
+    pub(crate) fn router(app: &App<WaitingProviders>) -> axum::Router {
+        axum::Router::new()
+            .route("/in-turn", axum::routing::get(in_turn))
+            .route("/together", axum::routing::get(together))
+            .with_providers(app)
+    }
+}
 
 struct Value<const N: usize>;
 
@@ -172,6 +226,7 @@ fn benchmarks(c: &mut Criterion) {
         ("deps_request/providers", "/deps", &providers_router),
         ("deps_request/handwritten", "/deps", &handwritten_router),
         ("deps_request/handwritten_noop_layer", "/deps", &noop_layered_router),
+        ("deps_request/providers_handler", "/deps-handler", &providers_router),
         // With PostgreSQL: a pooled connection (`SELECT 1`), a transaction
         // (`INSERT .. RETURNING id`, commit) per request.
         ("sqlx_request/providers", "/sqlx", &providers_router),
@@ -192,10 +247,32 @@ fn benchmarks(c: &mut Criterion) {
     }
     drop((providers_router, handwritten_router, noop_layered_router));
 
+    // Three providers that each wait 100 ms: their sum one after the other,
+    // the longest set up together.
+    let waiting_app =
+        runtime.block_on(App::<waiting::WaitingProviders>::builder().build()).expect("waiting app builds");
+    let waiting_router = waiting::router(&waiting_app);
+    let mut group = c.benchmark_group("three_100ms");
+    group.sample_size(10);
+    for (name, path) in [("in_turn", "/in-turn"), ("together", "/together")] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let request =
+                    axum::http::Request::get(path).body(axum::body::Body::empty()).expect("request");
+                let response =
+                    tower::ServiceExt::oneshot(waiting_router.clone(), request).await.expect("infallible");
+                black_box(response.status())
+            });
+        });
+    }
+    group.finish();
+    drop(waiting_router);
+
     runtime.block_on(async {
         app.shutdown().await.expect("shutdown");
         eight.shutdown().await.expect("shutdown");
         providers_app.shutdown().await.expect("shutdown");
+        waiting_app.shutdown().await.expect("shutdown");
     });
 }
 

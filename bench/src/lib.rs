@@ -5,6 +5,9 @@
 //! - `/deps`: 2 app-scoped values (a config, a counter) and 3 request-scoped
 //!   values (a request id from a header, a user built from the request id and
 //!   the config, a timer whose teardown records into the counter);
+//! - `/deps-handler`: the same handler under `#[handler]`, which sets up its
+//!   provided arguments together (nothing waits here: it measures what that
+//!   costs); the hand-written server answers it with its `/deps` handler;
 //! - `/sqlx`: a request-scoped connection from a `PgPool` of 16, `SELECT 1::int4`;
 //! - `/tx`: a request-scoped transaction, `INSERT .. RETURNING id`, commit.
 //!
@@ -137,6 +140,20 @@ pub mod providers {
         user.name.clone()
     }
 
+    /// `deps` under `#[handler]`: a `Together` extractor in front of the
+    /// provided arguments.
+    #[handler(BenchProviders)]
+    async fn deps_handler(
+        config: Dep<Config>,
+        counter: Dep<Counter>,
+        id: Dep<RequestId>,
+        user: Dep<User>,
+        _timer: Dep<Timer>,
+    ) -> String {
+        let _ = (&config.prefix, &counter.requests, &id.0);
+        user.name.clone()
+    }
+
     async fn sqlx_one(
         mut connection: DepMut<PoolConnection<Postgres>>,
     ) -> Result<String, axum_providers::sqlx::DatabaseError> {
@@ -158,6 +175,7 @@ pub mod providers {
         Router::new()
             .route("/plain", get(plain))
             .route("/deps", get(deps))
+            .route("/deps-handler", get(deps_handler))
             .route("/sqlx", get(sqlx_one))
             .route("/tx", get(tx))
             .with_providers(app)
@@ -304,6 +322,7 @@ pub mod handwritten {
         Router::new()
             .route("/plain", get(plain))
             .route("/deps", get(deps))
+            .route("/deps-handler", get(deps))
             .route("/sqlx", get(sqlx_one))
             .route("/tx", get(tx))
             .with_state(state)

@@ -43,7 +43,7 @@ pub(crate) struct Plan {
 struct Planned {
     /// The request-scoped providers to set up before this one: its
     /// request-scoped dependencies, and those of the transient values made
-    /// for it in its setup (recursively).
+    /// for it in its setup (recursively), in the order of its parameters.
     before: Box<[usize]>,
     /// Every request-scoped provider below it (`before`, transitively), sorted.
     below: Box<[usize]>,
@@ -54,6 +54,8 @@ struct Planned {
     /// request's head, or borrows an exclusive value: one such setup runs at
     /// a time.
     serial: bool,
+    /// How many of the providers below it wait.
+    waiting_below: usize,
     /// Overridden by another provider, whose dependencies the plan does not
     /// know: a consumer that needs it is set up one value after the other.
     opaque: bool,
@@ -133,15 +135,22 @@ impl<R: Registry> PlanBuilder<'_, R> {
                 }
             }
         }
-        before.sort_unstable();
-        before.dedup();
+        // In the order of the provider's parameters, each once.
+        let mut seen = Vec::with_capacity(before.len());
+        before.retain(|&dep| {
+            let new = !seen.contains(&dep);
+            seen.push(dep);
+            new
+        });
         let mut below = before.clone();
         for &dep in &before {
             below.extend_from_slice(&self.providers[dep].below);
         }
         below.sort_unstable();
         below.dedup();
+        let waiting_below = below.iter().filter(|&&dep| self.providers[dep].waits).count();
         let planned = &mut self.providers[index];
+        planned.waiting_below = waiting_below;
         planned.before = before.into_boxed_slice();
         planned.below = below.into_boxed_slice();
         planned.waits = entry.setup_now.is_none() || replaced.is_some();
@@ -159,6 +168,18 @@ fn independent_pair(providers: &[Planned], set: &[usize]) -> bool {
             providers[a].below.binary_search(&b).is_err() && providers[b].below.binary_search(&a).is_err()
         })
     })
+}
+
+/// Adds `index` to `todo` after what it needs, unless it is set or there
+/// already: a depth-first walk, dependencies first.
+fn missing_below(plan: &[Planned], index: usize, is_set: &impl Fn(usize) -> bool, todo: &mut Vec<usize>) {
+    if is_set(index) || todo.contains(&index) {
+        return;
+    }
+    for &dep in plan[index].before.iter() {
+        missing_below(plan, dep, is_set, todo);
+    }
+    todo.push(index);
 }
 
 /// A setup in progress: the provider, its result, and the request's head
@@ -186,20 +207,31 @@ impl<'r, R: Registry> Resolver<'r, R> {
             return Ok(());
         }
         let plan = &self.app.plan.providers;
+        // Fewer than two setups that wait, whether set or not: nothing to do
+        // together (a look at the plan, no allocation).
+        let waiting: usize = roots
+            .iter()
+            .map(|&root| plan[root].waiting_below + usize::from(with_roots && plan[root].waits))
+            .sum();
+        if waiting < 2 {
+            return Ok(());
+        }
         let is_set = |index: usize| (R::PROVIDERS[index].is_set)(&scope.slots);
+        // Dependencies first, in the order they are asked for: when nothing
+        // actually waits, values are set up in the same order as one after
+        // the other.
         let mut todo: Vec<usize> = Vec::new();
         for &root in roots {
-            let entry = &R::PROVIDERS[root];
-            match entry.scope() {
-                ScopeKind::App => continue,
-                ScopeKind::Request if with_roots => todo.push(root),
-                _ => {}
+            match R::PROVIDERS[root].scope() {
+                ScopeKind::App => {}
+                ScopeKind::Request if with_roots => missing_below(plan, root, &is_set, &mut todo),
+                _ => {
+                    for &dep in plan[root].before.iter() {
+                        missing_below(plan, dep, &is_set, &mut todo);
+                    }
+                }
             }
-            todo.extend_from_slice(&plan[root].below);
         }
-        todo.sort_unstable();
-        todo.dedup();
-        todo.retain(|&index| !is_set(index));
         if todo.iter().any(|&index| plan[index].opaque) || !independent_pair(plan, &todo) {
             return Ok(());
         }
@@ -253,7 +285,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
                 while position < in_flight.len() {
                     match in_flight[position].as_mut().poll(cx) {
                         Poll::Ready(output) => {
-                            drop(in_flight.swap_remove(position));
+                            drop(in_flight.remove(position));
                             finished.push(output);
                         }
                         Poll::Pending => position += 1,

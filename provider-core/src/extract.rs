@@ -221,6 +221,22 @@ pub struct Together<L> {
     _set: std::marker::PhantomData<fn() -> L>,
 }
 
+impl<L> Together<L> {
+    /// The extractor's value, for a test that calls a handler directly
+    /// (`#[handler]` may have put a `Together` in front of its provided
+    /// arguments).
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { _set: std::marker::PhantomData }
+    }
+}
+
+impl<L> Default for Together<L> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<L> fmt::Debug for Together<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Together").field("types", &std::any::type_name::<L>()).finish()
@@ -237,7 +253,7 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let scope = scope_of::<S::Registry>(parts)?;
         scope.resolver(parts).set_up_together(L::INDICES, true).await.map_err(ProviderRejection::from)?;
-        Ok(Self { _set: std::marker::PhantomData })
+        Ok(Self::new())
     }
 }
 

@@ -313,7 +313,15 @@ pub fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
 ///
 /// Optional: without it a handler works the same, but a missing provider is
 /// reported by rustc as axum's "`Handler<_, _>` is not implemented" at the
-/// route. The handler is left as written.
+/// route, and its provided arguments are set up one after the other.
+///
+/// With two or more `Dep`/`DepMut` arguments, it puts one more argument in
+/// front of the first of them, `_: Together<(A, B, ..)>`: an extractor that
+/// sets their providers up together, those that wait and do not depend on
+/// each other side by side (see the concurrency guide,
+/// `axum_providers::guide::concurrency`). A test that calls the handler
+/// directly passes `Together::new()` there. The rest of the handler is left
+/// as written.
 ///
 /// ```
 /// use axum::{Router, routing::get};
