@@ -85,6 +85,21 @@ impl Plan {
         Self { providers }
     }
 
+    /// `false` when fewer than two of the providers that consumers of
+    /// `roots` need wait, whether set or not: nothing to set up together (a
+    /// look at the plan, no allocation).
+    #[inline]
+    pub(crate) fn may_set_up_together(&self, roots: &[usize], with_roots: bool) -> bool {
+        let waiting: usize = roots
+            .iter()
+            .map(|&root| {
+                let planned = &self.providers[root];
+                planned.waiting_below + usize::from(with_roots && planned.waits)
+            })
+            .sum();
+        waiting >= 2
+    }
+
     /// Whether the dependencies of provider `index` are worth setting up
     /// together (when they are all missing).
     #[inline]
@@ -206,16 +221,10 @@ impl<'r, R: Registry> Resolver<'r, R> {
         if scope.is_closed() {
             return Ok(());
         }
-        let plan = &self.app.plan.providers;
-        // Fewer than two setups that wait, whether set or not: nothing to do
-        // together (a look at the plan, no allocation).
-        let waiting: usize = roots
-            .iter()
-            .map(|&root| plan[root].waiting_below + usize::from(with_roots && plan[root].waits))
-            .sum();
-        if waiting < 2 {
+        if !self.app.plan.may_set_up_together(roots, with_roots) {
             return Ok(());
         }
+        let plan = &self.app.plan.providers;
         let is_set = |index: usize| (R::PROVIDERS[index].is_set)(&scope.slots);
         // Dependencies first, in the order they are asked for: when nothing
         // actually waits, values are set up in the same order as one after

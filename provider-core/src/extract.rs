@@ -250,7 +250,12 @@ where
 {
     type Rejection = ProviderRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Decided from the app's plan, before the request's scope is looked
+        // up: when nothing waits, this is all it costs.
+        if !state.providers().app().inner().plan.may_set_up_together(L::INDICES, true) {
+            return Ok(Self::new());
+        }
         let scope = scope_of::<S::Registry>(parts)?;
         scope.resolver(parts).set_up_together(L::INDICES, true).await.map_err(ProviderRejection::from)?;
         Ok(Self::new())
