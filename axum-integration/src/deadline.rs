@@ -292,8 +292,9 @@ where
             // Late counts as cut: a statement the database cancelled at the
             // deadline answers the deadline's response, not its own.
             if !timer.superseded() && Instant::now() >= timer.at {
+                let response = timer.cut();
                 this.inner.set(None);
-                return Poll::Ready(Ok(timer.cut()));
+                return Poll::Ready(Ok(response));
             }
             timer.state.store(SUPERSEDED, Ordering::Release);
             return Poll::Ready(output);
@@ -306,9 +307,10 @@ where
         }
         if timer.as_mut().project().sleep.poll(cx).is_ready() {
             // Cancel setup and handler first: their borrowed values go back
-            // to the scope, which then closes with `TimedOut`.
-            this.inner.set(None);
+            // to the scope, which then closes with `TimedOut` (a providers
+            // layer inside, dropped here, reads `FIRED` from the state).
             let response = timer.cut();
+            this.inner.set(None);
             *this.timer = None;
             return Poll::Ready(Ok(response));
         }
