@@ -29,7 +29,9 @@ async fn send(router: &Router, path: &str) -> (u16, Option<String>, String) {
 }
 
 fn cut_body(ms: u64) -> String {
-    format!("service unavailable: the request did not finish within its deadline of {ms} ms; try again shortly\n")
+    format!(
+        "service unavailable: the request did not finish within its deadline of {ms} ms; try again shortly\n"
+    )
 }
 
 mod slow_provider {
@@ -111,14 +113,8 @@ mod slow_provider {
             .route("/slow", get(needs_slow))
             .route("/fast", get(fast))
             .route("/nap/{ms}", get(nap))
-            .route(
-                "/long/{ms}",
-                get(nap).route_layer(RequestDeadline::new(Duration::from_secs(5))),
-            )
-            .route(
-                "/short/{ms}",
-                get(nap).route_layer(RequestDeadline::new(Duration::from_millis(50))),
-            )
+            .route("/long/{ms}", get(nap).route_layer(RequestDeadline::new(Duration::from_secs(5))))
+            .route("/short/{ms}", get(nap).route_layer(RequestDeadline::new(Duration::from_millis(50))))
             .route("/remaining", get(remaining))
             .route(
                 "/remaining-route",
@@ -438,18 +434,21 @@ mod deadpool {
             .build()
             .await
             .expect("app builds");
-        let router = Router::new().route("/insert/{id}/{seconds}", get(insert_then_sleep)).with_providers(&app);
+        let router =
+            Router::new().route("/insert/{id}/{seconds}", get(insert_then_sleep)).with_providers(&app);
 
         let started = Instant::now();
         let answer = send(&router, "/insert/1/10").await;
         let waited = started.elapsed();
         assert_eq!(answer, (503, Some("1".to_owned()), cut_body(500)));
         assert!(waited < Duration::from_secs(5), "answered after {waited:?}; the statement takes 10 s");
-        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items").fetch_one(&seed).await.expect("count");
+        let rows: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM items").fetch_one(&seed).await.expect("count");
         assert_eq!(rows, 0, "rolled back");
 
         assert_eq!(send(&router, "/insert/2/0.1").await.0, 201);
-        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items").fetch_one(&seed).await.expect("count");
+        let rows: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM items").fetch_one(&seed).await.expect("count");
         assert_eq!(rows, 1);
         app.shutdown().await.expect("shutdown");
     }

@@ -82,13 +82,16 @@ fn waited(pool: &Pool, error: PoolError) -> DatabaseError {
 async fn get_within(pool: &Pool, deadline: Deadline) -> Result<Client, DatabaseError> {
     let mut timeouts = pool.timeouts();
     if let Some(remaining) = deadline.remaining() {
-        let cap = |timeout: Option<std::time::Duration>| Some(timeout.map_or(remaining, |t| t.min(remaining)));
+        let cap =
+            |timeout: Option<std::time::Duration>| Some(timeout.map_or(remaining, |t| t.min(remaining)));
         timeouts.wait = cap(timeouts.wait);
         timeouts.create = cap(timeouts.create);
         timeouts.recycle = cap(timeouts.recycle);
     }
     pool.timeout_get(&timeouts).await.map_err(|error| match DatabaseError::from(error) {
-        DatabaseError::Unavailable { source, .. } => DatabaseError::Unavailable { waited: timeouts.wait, source },
+        DatabaseError::Unavailable { source, .. } => {
+            DatabaseError::Unavailable { waited: timeouts.wait, source }
+        }
         other => other,
     })
 }
@@ -181,7 +184,10 @@ impl DerefMut for PooledTransaction {
 /// request's [`Deadline`] if that comes first, and its statement timeout is
 /// capped at the time then left (`SET LOCAL`, sent with the `BEGIN`).
 #[provider(exclusive, crate = crate)]
-pub async fn transaction(pool: Dep<Pool>, deadline: Deadline) -> Result<Teardown<PooledTransaction>, DatabaseError> {
+pub async fn transaction(
+    pool: Dep<Pool>,
+    deadline: Deadline,
+) -> Result<Teardown<PooledTransaction>, DatabaseError> {
     let client = get_within(&pool, deadline).await?;
     match deadline.remaining() {
         Some(remaining) => {
