@@ -284,8 +284,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let Some(inner) = this.inner.as_mut().as_pin_mut() else {
-            // Polled after it finished: the timer already answered.
-            return Poll::Ready(Ok(deadline_response(0)));
+            // Polled again after it answered (a contract breach): a generic 500.
+            return Poll::Ready(Ok(axum_providers_core::internal_error_response()));
         };
         if let Poll::Ready(output) = inner.poll(cx) {
             let Some(timer) = this.timer.take() else { return Poll::Ready(output) };
