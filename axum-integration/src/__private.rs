@@ -28,7 +28,8 @@ impl<E: FromRequestParts<()>> ProviderParam for E {
     }
 }
 
-/// Runs extractor `E` on the current request for provider `provider`.
+/// Runs extractor `E` on the current request for provider `provider`
+/// (outside HTTP, only [`Deadline`](crate::Deadline) can be had: none).
 ///
 /// # Errors
 ///
@@ -36,11 +37,13 @@ impl<E: FromRequestParts<()>> ProviderParam for E {
 /// scope was opened by hand and has no request.
 pub async fn extract<E, R>(resolver: &mut Resolver<'_, R>, provider: &'static str) -> Result<E, ProviderError>
 where
-    E: ProviderParam,
+    E: ProviderParam + 'static,
     R: Registry,
 {
     let Some(parts) = resolver.context_mut::<Parts>() else {
-        return Err(ProviderError::needs_request(provider, std::any::type_name::<E>()));
+        // Outside HTTP there is no deadline: `Deadline` is none.
+        return crate::deadline::outside_request::<E>()
+            .ok_or_else(|| ProviderError::needs_request(provider, std::any::type_name::<E>()));
     };
     E::extract_from(parts)
         .await

@@ -20,6 +20,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ScopedBody;
+use crate::deadline::{Armed, DeadlineExceeded, DeadlineFuture, OuterDeadline};
 use crate::panic::PollingHandler;
 
 /// Opens a request scope for every request and closes it when the handler's
@@ -47,7 +48,11 @@ use crate::panic::PollingHandler;
 /// - a panicking handler gets its scope torn down with [`Outcome::Panicked`] and
 ///   the client a `500`; the server keeps serving;
 /// - a request whose future is dropped (the client went away) gets its scope
-///   torn down in the background with [`Outcome::Cancelled`].
+///   torn down in the background with [`Outcome::Cancelled`];
+/// - a request still without a response at its deadline (the app's
+///   `request_deadline`, or a `RequestDeadline` layer on its route) has its
+///   setup and handler cancelled, its scope torn down with
+///   [`Outcome::TimedOut`], and is answered `503`.
 pub struct ProvidersLayer<R: Registry> {
     app: App<R>,
 }
@@ -106,6 +111,8 @@ where
         // The scope travels with the request: a middleware may move it to
         // another task, and the extractors still find it.
         request.extensions_mut().insert(scope.clone());
+        // The deadline covers the autouse providers, extraction and the handler.
+        let (armed, outer) = Armed::app_wide(&mut request, self.app.request_deadline());
         let inner = if R::AUTOUSE.is_empty() {
             // The inner future owns what it needs: no clone of the service.
             Either::Left(self.inner.call(request))
@@ -123,9 +130,9 @@ where
             }) as BoxFuture<'static, Result<Response, Infallible>>)
         };
         ProvidersFuture {
-            handled: AssertUnwindSafe(inner).catch_unwind(),
+            handled: AssertUnwindSafe(DeadlineFuture::new(inner, armed)).catch_unwind(),
             closing: None,
-            guard: CancelGuard { scope: Some(scope) },
+            guard: CancelGuard { scope: Some(scope), outer },
             bodiless,
         }
     }
@@ -137,7 +144,7 @@ pin_project_lite::pin_project! {
     /// once already.
     pub struct ProvidersFuture<F, R: Registry> {
         #[pin]
-        handled: CatchUnwind<AssertUnwindSafe<Either<F, BoxFuture<'static, Result<Response, Infallible>>>>>,
+        handled: CatchUnwind<AssertUnwindSafe<DeadlineFuture<Either<F, BoxFuture<'static, Result<Response, Infallible>>>>>>,
         // Teardowns still in progress, with the response they decide.
         // Dropped before the guard: what they hand to the app's worker is
         // sent while the scope still counts as open.
@@ -175,7 +182,11 @@ where
         let polling = PollingHandler::enter();
         let (response, outcome) = match ready!(this.handled.as_mut().poll(cx)) {
             Ok(Ok(response)) => {
-                let outcome = Outcome::from_status(response.status().as_u16());
+                let outcome = if response.extensions().get::<DeadlineExceeded>().is_some() {
+                    Outcome::TimedOut
+                } else {
+                    Outcome::from_status(response.status().as_u16())
+                };
                 (response, outcome)
             }
             Ok(Err(infallible)) => match infallible {},
@@ -200,6 +211,11 @@ where
             }
         };
         drop(polling);
+        if let Some(outer) = &this.guard.outer {
+            // The response is decided: a deadline layer outside this one no
+            // longer cuts (a commit in progress is never cut).
+            outer.disarm();
+        }
         // The teardowns are polled here, with this request's waker: most
         // finish at once; one in progress (a commit waiting for the database)
         // is polled again when it wakes the request.
@@ -268,13 +284,19 @@ async fn autouse<R: Registry>(scope: &SharedScope<R>, request: Request) -> Resul
 struct CancelGuard<R: Registry> {
     /// Taken when the layer closes the scope itself.
     scope: Option<SharedScope<R>>,
+    /// The deadline of a layer outside this one, which may cut the request.
+    outer: Option<OuterDeadline>,
 }
 
 impl<R: Registry> Drop for CancelGuard<R> {
     fn drop(&mut self) {
         if let Some(scope) = self.scope.take() {
-            tracing::debug!("request cancelled before its scope closed");
-            scope.abandon(Outcome::Cancelled);
+            if self.outer.as_ref().is_some_and(OuterDeadline::fired) {
+                scope.abandon(Outcome::TimedOut);
+            } else {
+                tracing::debug!("request cancelled before its scope closed");
+                scope.abandon(Outcome::Cancelled);
+            }
         }
     }
 }

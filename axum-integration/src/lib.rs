@@ -7,6 +7,7 @@
 //! Most users depend on the `axum-providers` facade, which re-exports this crate.
 
 mod body;
+mod deadline;
 mod layer;
 mod panic;
 mod readiness;
@@ -16,6 +17,7 @@ mod uses;
 #[cfg(feature = "ws")]
 pub mod ws;
 
+pub use deadline::{Deadline, DeadlineFuture, RequestDeadline, RequestDeadlineService};
 pub use layer::{ProvidersFuture, ProvidersLayer, ProvidersService};
 pub use panic::quiet_handler_panics;
 pub use readiness::readiness;

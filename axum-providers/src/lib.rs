@@ -41,8 +41,8 @@
 //! ```
 
 pub use axum_providers_axum::{
-    ProvidersLayer, RouterExt, RouterStateExt, Serve, ServeError, Uses, UsesExt, quiet_handler_panics,
-    readiness, serve,
+    Deadline, ProvidersLayer, RequestDeadline, RouterExt, RouterStateExt, Serve, ServeError, Uses, UsesExt,
+    quiet_handler_panics, readiness, serve,
 };
 pub use axum_providers_core::{
     App, AppBuilder, BoxError, BuildError, Cancellation, Cancelled, Check, CheckStatus, Dep, DepMut, Graph,
@@ -75,7 +75,9 @@ pub mod scope {
 /// the response, finish after it) that the axum layer is built on, and the
 /// layer's service and future types.
 pub mod driver {
-    pub use axum_providers_axum::{ProvidersFuture, ProvidersService, UsesService};
+    pub use axum_providers_axum::{
+        DeadlineFuture, ProvidersFuture, ProvidersService, RequestDeadlineService, UsesService,
+    };
     pub use axum_providers_core::{
         AfterResponse, BeforeResponse, Closed, OutcomeSender, Resolver, SharedScope, internal_error_response,
     };

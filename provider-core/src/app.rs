@@ -95,6 +95,8 @@ pub(crate) struct AppInner<R: Registry> {
     /// What concurrent setup knows of the providers (with the overrides).
     pub(crate) plan: Plan,
     shutdown_timeout: Duration,
+    /// The app-wide request deadline ([`AppBuilder::request_deadline`](crate::AppBuilder::request_deadline)).
+    pub(crate) request_deadline: Option<Duration>,
     pub(crate) scopes: OpenScopes,
     cancellation: Cancellation,
     /// Set once every app-scoped value was set up: from then on, an
@@ -120,6 +122,7 @@ impl<R: Registry> AppInner<R> {
             plan: Plan::new::<R>(overrides.as_deref()),
             overrides,
             shutdown_timeout,
+            request_deadline: None,
             scopes: OpenScopes::default(),
             cancellation: Cancellation::default(),
             built: AtomicBool::new(false),
@@ -219,6 +222,14 @@ impl<R: Registry> App<R> {
     #[must_use]
     pub fn shutdown_timeout(&self) -> Duration {
         self.inner.shutdown_timeout
+    }
+
+    /// The app-wide request deadline (the builder's
+    /// [`request_deadline`](crate::AppBuilder::request_deadline); `None`, the
+    /// default: requests have no deadline unless a route gives them one).
+    #[must_use]
+    pub fn request_deadline(&self) -> Option<Duration> {
+        self.inner.request_deadline
     }
 
     /// Shuts the container down with the deadline `shutdown_timeout` from now:

@@ -21,7 +21,12 @@ impl<R: Registry> App<R> {
     /// Starts building an app container.
     #[must_use]
     pub fn builder() -> AppBuilder<R> {
-        AppBuilder { overrides: None, shutdown_timeout: Duration::from_secs(30), _registry: PhantomData }
+        AppBuilder {
+            overrides: None,
+            shutdown_timeout: Duration::from_secs(30),
+            request_deadline: None,
+            _registry: PhantomData,
+        }
     }
 }
 
@@ -34,6 +39,7 @@ impl<R: Registry> App<R> {
 pub struct AppBuilder<R: Registry> {
     overrides: Option<Box<[Option<Override<R>>]>>,
     shutdown_timeout: Duration,
+    request_deadline: Option<Duration>,
     _registry: PhantomData<fn() -> R>,
 }
 
@@ -113,6 +119,37 @@ impl<R: Registry> AppBuilder<R> {
         self
     }
 
+    /// The deadline of every request, from its arrival (none by default): a
+    /// request whose response is not ready `deadline` after it arrived is
+    /// cut, its setup and handler cancelled, answered `503` and its values
+    /// torn down with [`Outcome::TimedOut`]. Providers and handlers read it as
+    /// the `Deadline` extractor; the database providers bound their waits by
+    /// it. A route overrides it with the axum integration's `RequestDeadline`
+    /// layer (see the guide's databases page, "Request deadlines").
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_providers::prelude::*;
+    ///
+    /// pub struct Greeting(&'static str);
+    ///
+    /// #[provider(scope = app)]
+    /// fn greeting() -> Greeting { Greeting("hello") }
+    ///
+    /// #[providers(greeting)]
+    /// struct AppProviders;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let app = App::<AppProviders>::builder().request_deadline(Duration::from_secs(2)).build().await?;
+    /// assert_eq!(app.request_deadline(), Some(Duration::from_secs(2)));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn request_deadline(mut self, deadline: Duration) -> Self {
+        self.request_deadline = Some(deadline);
+        self
+    }
+
     /// Sets up every app-scoped provider, dependencies first, and returns the
     /// container.
     ///
@@ -121,7 +158,9 @@ impl<R: Registry> AppBuilder<R> {
     /// The first app-scoped provider that fails, by name; the values set up
     /// before it are torn down (in reverse order) before this returns.
     pub async fn build(self) -> Result<App<R>, BuildError> {
-        let inner = Arc::new(AppInner::<R>::new(self.overrides, self.shutdown_timeout));
+        let mut inner = AppInner::<R>::new(self.overrides, self.shutdown_timeout);
+        inner.request_deadline = self.request_deadline;
+        let inner = Arc::new(inner);
         let failure = {
             let mut resolver = Resolver::new(&inner, None, None);
             let mut failure = None;

@@ -15,6 +15,8 @@ use std::fmt;
 /// assert!(!Outcome::ErrorResponse { status: 422 }.is_success());
 /// assert_eq!(Outcome::from_status(204), Outcome::Success);
 /// assert_eq!(Outcome::from_status(500), Outcome::ErrorResponse { status: 500 });
+/// assert!(!Outcome::TimedOut.is_success()); // a transaction rolls back
+/// assert_eq!(Outcome::TimedOut.to_string(), "timed out");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -37,6 +39,12 @@ pub enum Outcome {
     /// before its end), a shutdown's deadline cut the request, or a
     /// hand-opened scope was dropped unclosed.
     Cancelled,
+    /// The request ran out of time: its deadline (an app-wide
+    /// `request_deadline`, or a `RequestDeadline` layer on its route) passed
+    /// before its response was ready. Setup and handler were cancelled (their
+    /// future dropped) and the client got the deadline's `503`; the values
+    /// set up before are torn down with this outcome, before that response.
+    TimedOut,
     /// Work outside HTTP failed: a job closes its scope with it (see
     /// [`Scope::close`](crate::Scope::close)), and a teardown that fails while
     /// a hand-opened scope closes as a success turns the outcome of the
@@ -68,6 +76,7 @@ impl fmt::Display for Outcome {
             Self::SetupFailed => f.write_str("setup failed"),
             Self::Panicked => f.write_str("panicked"),
             Self::Cancelled => f.write_str("cancelled"),
+            Self::TimedOut => f.write_str("timed out"),
             Self::Shutdown => f.write_str("shutdown"),
             Self::Failed => f.write_str("failed"),
         }

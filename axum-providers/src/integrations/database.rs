@@ -41,7 +41,9 @@ pub struct DatabaseSettings {
     /// connection of the PostgreSQL pools (sqlx: `SET statement_timeout`;
     /// deadpool: the `statement_timeout` startup option); SQLite has none.
     /// A statement cancelled by it answers `503` (see [`DatabaseError`]) and
-    /// the request's transaction rolls back.
+    /// the request's transaction rolls back. A request with a deadline
+    /// ([`Deadline`](crate::Deadline)) caps it, for its transaction, at the
+    /// time left when the transaction begins.
     pub statement_timeout: Option<Duration>,
 }
 
@@ -403,6 +405,26 @@ impl DatabaseError {
             _ => return None,
         })
     }
+}
+
+/// The statement that caps PostgreSQL's `statement_timeout` at `remaining`
+/// for the rest of the current transaction (`set_config(.., true)` is `SET
+/// LOCAL`): the server's setting when it is shorter (and not `0`, no
+/// timeout), `remaining` otherwise. Computed by the server, which knows the
+/// session's setting.
+#[cfg(any(
+    feature = "sqlx-postgres",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-any",
+    feature = "deadpool-postgres"
+))]
+pub(crate) fn cap_statement_timeout(remaining: Duration) -> String {
+    let ms = remaining.as_millis().max(1);
+    format!(
+        "SELECT set_config('statement_timeout', CASE WHEN current_setting('statement_timeout')::interval \
+         BETWEEN interval '1 microsecond' AND interval '{ms} milliseconds' \
+         THEN current_setting('statement_timeout') ELSE '{ms}ms' END, true)"
+    )
 }
 
 /// `503 Service Unavailable` with `Retry-After: 1` and `body`.

@@ -43,7 +43,7 @@ use deadpool_postgres::{Manager, ManagerConfig, PoolError, RecyclingMethod, Runt
 use tokio_postgres::NoTls;
 
 pub use crate::database::{DatabaseError, DatabaseSettings};
-use crate::{Dep, Outcome, Teardown, provider};
+use crate::{Deadline, Dep, Outcome, Teardown, provider};
 
 impl From<PoolError> for DatabaseError {
     fn from(error: PoolError) -> Self {
@@ -75,6 +75,25 @@ fn waited(pool: &Pool, error: PoolError) -> DatabaseError {
         }
         other => other,
     }
+}
+
+/// A pooled client, waited for as long as the pool's timeouts allow and no
+/// longer than until `deadline`.
+async fn get_within(pool: &Pool, deadline: Deadline) -> Result<Client, DatabaseError> {
+    let mut timeouts = pool.timeouts();
+    if let Some(remaining) = deadline.remaining() {
+        let cap =
+            |timeout: Option<std::time::Duration>| Some(timeout.map_or(remaining, |t| t.min(remaining)));
+        timeouts.wait = cap(timeouts.wait);
+        timeouts.create = cap(timeouts.create);
+        timeouts.recycle = cap(timeouts.recycle);
+    }
+    pool.timeout_get(&timeouts).await.map_err(|error| match DatabaseError::from(error) {
+        DatabaseError::Unavailable { source, .. } => {
+            DatabaseError::Unavailable { waited: timeouts.wait, source }
+        }
+        other => other,
+    })
 }
 
 /// The app-scoped pool, built from [`DatabaseSettings`]; startup fails (naming
@@ -112,10 +131,11 @@ async fn ping(pool: &Pool) -> Result<(), DatabaseError> {
 }
 
 /// A request-scoped pooled client; back in the pool when the request scope
-/// closes. Exclusive: ask for `DepMut<Client>`.
+/// closes. Exclusive: ask for `DepMut<Client>`. The wait for it ends at the
+/// request's [`Deadline`] if that comes first.
 #[provider(exclusive, crate = crate)]
-pub async fn client(pool: Dep<Pool>) -> Result<Client, DatabaseError> {
-    pool.get().await.map_err(|error| waited(&pool, error))
+pub async fn client(pool: Dep<Pool>, deadline: Deadline) -> Result<Client, DatabaseError> {
+    get_within(&pool, deadline).await
 }
 
 /// A transaction on a pooled client that it owns, so that it can live for the
@@ -160,11 +180,22 @@ impl DerefMut for PooledTransaction {
 /// response when the request succeeded, `ROLLBACK` otherwise. A `COMMIT`
 /// that breaks a constraint (a deferred one) answers `409 Conflict`; any
 /// other failing `COMMIT` turns the response into a `500`. Exclusive: ask
-/// for `DepMut<PooledTransaction>`.
+/// for `DepMut<PooledTransaction>`. The wait for its client ends at the
+/// request's [`Deadline`] if that comes first, and its statement timeout is
+/// capped at the time then left (`SET LOCAL`, sent with the `BEGIN`).
 #[provider(exclusive, crate = crate)]
-pub async fn transaction(pool: Dep<Pool>) -> Result<Teardown<PooledTransaction>, DatabaseError> {
-    let client = pool.get().await.map_err(|error| waited(&pool, error))?;
-    client.batch_execute("BEGIN").await?;
+pub async fn transaction(
+    pool: Dep<Pool>,
+    deadline: Deadline,
+) -> Result<Teardown<PooledTransaction>, DatabaseError> {
+    let client = get_within(&pool, deadline).await?;
+    match deadline.remaining() {
+        Some(remaining) => {
+            let cap = crate::database::cap_statement_timeout(remaining);
+            client.batch_execute(&format!("BEGIN; {cap}")).await?;
+        }
+        None => client.batch_execute("BEGIN").await?,
+    }
     Ok(Teardown::new(
         PooledTransaction { client },
         |transaction: PooledTransaction, outcome: Outcome| async move {

@@ -66,6 +66,9 @@
 //! too when its error goes to the response as [`DatabaseError`].
 
 pub use crate::database::{DatabaseError, DatabaseSettings};
+use std::time::Duration;
+
+use crate::Deadline;
 
 /// Committing inside the handler: `tx.commit_now().await?` on the
 /// request's transaction (`DepMut<Transaction<'static, _>>`).
@@ -143,13 +146,23 @@ pub trait CommitNow {
 pub struct LazyTransaction<DB: sqlx::Database> {
     pool: sqlx::Pool<DB>,
     transaction: Option<sqlx::Transaction<'static, DB>>,
+    deadline: Deadline,
 }
 
 impl<DB: sqlx::Database> LazyTransaction<DB> {
     /// A transaction on `pool`, begun on first use.
     #[must_use]
     pub fn new(pool: sqlx::Pool<DB>) -> Self {
-        Self { pool, transaction: None }
+        Self { pool, transaction: None, deadline: Deadline::NONE }
+    }
+
+    /// Bounds the wait for a connection by `deadline` (the request's, which
+    /// the `lazy_transaction` providers pass), and, on PostgreSQL, caps the
+    /// transaction's statement timeout at the time left when it begins.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Deadline) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// The transaction's connection, for queries (`.execute(&mut *db)`):
@@ -159,13 +172,13 @@ impl<DB: sqlx::Database> LazyTransaction<DB> {
     /// # Errors
     ///
     /// No connection within the acquire timeout (`503`), or a failing `BEGIN`.
-    pub async fn connection(&mut self) -> Result<&mut DB::Connection, DatabaseError> {
+    pub async fn connection(&mut self) -> Result<&mut DB::Connection, DatabaseError>
+    where
+        for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    {
         let transaction = match self.transaction.take() {
             Some(transaction) => transaction,
-            None => {
-                let waited = self.pool.options().get_acquire_timeout();
-                self.pool.begin().await.map_err(|error| from_sqlx(error, Some(waited)))?
-            }
+            None => begin(&self.pool, self.deadline).await?,
         };
         Ok(&mut **self.transaction.insert(transaction))
     }
@@ -211,6 +224,60 @@ impl<DB: sqlx::Database> std::fmt::Debug for LazyTransaction<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LazyTransaction").field("begun", &self.is_begun()).finish_non_exhaustive()
     }
+}
+
+/// Waits for `acquire` as long as the pool's acquire timeout allows, and no
+/// longer than until `deadline`.
+async fn acquire_within<T>(
+    pool_timeout: Duration,
+    deadline: Deadline,
+    acquire: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, DatabaseError> {
+    let waited = deadline.cap(pool_timeout);
+    if waited >= pool_timeout {
+        return acquire.await.map_err(|error| from_sqlx(error, Some(pool_timeout)));
+    }
+    match tokio::time::timeout(waited, acquire).await {
+        Ok(acquired) => acquired.map_err(|error| from_sqlx(error, Some(waited))),
+        Err(_elapsed) => Err(DatabaseError::unavailable(sqlx::Error::PoolTimedOut, Some(waited))),
+    }
+}
+
+/// A transaction on `pool`, its connection waited for until `deadline` at
+/// most, with PostgreSQL's statement timeout capped at the time then left.
+async fn begin<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    deadline: Deadline,
+) -> Result<sqlx::Transaction<'static, DB>, DatabaseError>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let pool_timeout = pool.options().get_acquire_timeout();
+    let mut transaction = acquire_within(pool_timeout, deadline, pool.begin()).await?;
+    if let Some(remaining) = deadline.remaining()
+        && is_postgres::<DB>(&transaction)
+    {
+        let cap = crate::database::cap_statement_timeout(remaining);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(cap)).execute(&mut *transaction).await.map_err(from_sqlx_error)?;
+    }
+    Ok(transaction)
+}
+
+fn from_sqlx_error(error: sqlx::Error) -> DatabaseError {
+    from_sqlx(error, None)
+}
+
+/// `true` when the connection is PostgreSQL's (the `Any` driver's by its backend).
+fn is_postgres<DB: sqlx::Database>(connection: &DB::Connection) -> bool {
+    if DB::NAME == "PostgreSQL" {
+        return true;
+    }
+    #[cfg(feature = "sqlx-any")]
+    if let Some(connection) = (connection as &dyn std::any::Any).downcast_ref::<sqlx::AnyConnection>() {
+        return connection.backend_name() == "PostgreSQL";
+    }
+    let _ = connection;
+    false
 }
 
 impl From<sqlx::Error> for DatabaseError {
@@ -299,7 +366,7 @@ macro_rules! sqlx_providers {
         use sqlx::{$db, Transaction};
 
         use super::{DatabaseError, DatabaseSettings, from_sqlx};
-        use crate::{Dep, Outcome, Teardown, provider};
+        use crate::{Deadline, Dep, Outcome, Teardown, provider};
 
         #[doc = concat!("The app-scoped ", $name, " pool, built from [`DatabaseSettings`] at startup and closed at shutdown.")]
         ///
@@ -332,22 +399,24 @@ macro_rules! sqlx_providers {
 
         #[doc = concat!("A request-scoped ", $name, " connection from the pool; back in the pool when the request scope closes.")]
         ///
-        /// Exclusive: ask for it as `DepMut<PoolConnection<_>>`.
+        /// Exclusive: ask for it as `DepMut<PoolConnection<_>>`. The wait for
+        /// it ends at the request's [`Deadline`] if that comes first.
         #[provider(exclusive, crate = crate)]
-        pub async fn connection(pool: Dep<sqlx::$pool>) -> Result<PoolConnection<$db>, DatabaseError> {
-            let waited = pool.options().get_acquire_timeout();
-            pool.acquire().await.map_err(|error| from_sqlx(error, Some(waited)))
+        pub async fn connection(pool: Dep<sqlx::$pool>, deadline: Deadline) -> Result<PoolConnection<$db>, DatabaseError> {
+            super::acquire_within(pool.options().get_acquire_timeout(), deadline, pool.acquire()).await
         }
 
         #[doc = concat!("A request-scoped ", $name, " transaction: committed before the response when the request succeeded, rolled back otherwise.")]
         ///
         /// Exclusive: ask for it as `DepMut<Transaction<'static, _>>`. A commit
         /// that breaks a constraint (a deferred one) answers `409 Conflict`;
-        /// any other failing commit turns the response into a `500`.
+        /// any other failing commit turns the response into a `500`. The wait
+        /// for its connection ends at the request's [`Deadline`] if that comes
+        /// first, and on PostgreSQL its statement timeout is capped at the
+        /// time then left (`SET LOCAL`).
         #[provider(exclusive, crate = crate)]
-        pub async fn transaction(pool: Dep<sqlx::$pool>) -> Result<Teardown<Transaction<'static, $db>>, DatabaseError> {
-            let waited = pool.options().get_acquire_timeout();
-            let transaction = pool.begin().await.map_err(|error| from_sqlx(error, Some(waited)))?;
+        pub async fn transaction(pool: Dep<sqlx::$pool>, deadline: Deadline) -> Result<Teardown<Transaction<'static, $db>>, DatabaseError> {
+            let transaction = super::begin(&pool, deadline).await?;
             Ok(Teardown::new(transaction, |transaction: Transaction<'static, $db>, outcome: Outcome| async move {
                 if outcome.is_success() {
                     transaction.commit().await.map_err(|error| from_sqlx(error, None).commit_failed())
@@ -361,8 +430,9 @@ macro_rules! sqlx_providers {
         ///
         /// Exclusive: ask for it as `DepMut<LazyTransaction<_>>`.
         #[provider(exclusive, crate = crate)]
-        pub fn lazy_transaction(pool: Dep<sqlx::$pool>) -> Teardown<super::LazyTransaction<$db>> {
-            Teardown::new(super::LazyTransaction::new((*pool).clone()), super::LazyTransaction::finish)
+        pub fn lazy_transaction(pool: Dep<sqlx::$pool>, deadline: Deadline) -> Teardown<super::LazyTransaction<$db>> {
+            let transaction = super::LazyTransaction::new((*pool).clone()).with_deadline(deadline);
+            Teardown::new(transaction, super::LazyTransaction::finish)
         }
 
         impl super::CommitNow for Transaction<'static, $db> {
