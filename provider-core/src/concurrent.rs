@@ -32,6 +32,7 @@ use crate::provider::Registry;
 use crate::resolver::{RequestHead, Resolver};
 use crate::scope::ScopeKind;
 use crate::teardown::Stored;
+use parking_lot::Mutex;
 
 /// What the scheduler knows about each provider of a registry, for one app
 /// container (overrides change it).
@@ -51,9 +52,15 @@ struct Planned {
     /// override.
     waits: bool,
     /// Its setup (or that of a transient value made for it) uses the
-    /// request's head, or borrows an exclusive value: one such setup runs at
-    /// a time.
-    serial: bool,
+    /// request's head, which one setup at a time holds: from its start until
+    /// its extractors ran, or its end.
+    uses_request: bool,
+    /// A transient value made in its setup uses the request's head: it keeps
+    /// the head until its setup ends.
+    keeps_request: bool,
+    /// Its setup (or that of a transient value made for it) borrows an
+    /// exclusive value: one such setup runs at a time.
+    borrows: bool,
     /// How many of the providers below it wait.
     waiting_below: usize,
     /// Overridden by another provider, whose dependencies the plan does not
@@ -132,7 +139,8 @@ impl<R: Registry> PlanBuilder<'_, R> {
         let entry = &R::PROVIDERS[index];
         let replaced = self.overrides.and_then(|overrides| overrides[index].as_ref());
         let mut before = Vec::new();
-        let mut serial = entry.uses_request();
+        let mut keeps_request = false;
+        let mut borrows = false;
         for &dep in entry.deps() {
             self.visit(dep);
             let dep_entry = &R::PROVIDERS[dep];
@@ -140,13 +148,14 @@ impl<R: Registry> PlanBuilder<'_, R> {
                 ScopeKind::App => {}
                 ScopeKind::Request => {
                     before.push(dep);
-                    serial |= dep_entry.is_exclusive();
+                    borrows |= dep_entry.is_exclusive();
                 }
                 ScopeKind::Transient => {
                     before.extend_from_slice(&self.providers[dep].before);
                     // A transient value made for this one is set up in its
                     // setup: what that setup uses, this one uses.
-                    serial |= self.providers[dep].serial || dep_entry.is_exclusive();
+                    keeps_request |= self.providers[dep].uses_request;
+                    borrows |= self.providers[dep].borrows || dep_entry.is_exclusive();
                 }
             }
         }
@@ -169,7 +178,9 @@ impl<R: Registry> PlanBuilder<'_, R> {
         planned.before = before.into_boxed_slice();
         planned.below = below.into_boxed_slice();
         planned.waits = entry.setup_now.is_none() || replaced.is_some();
-        planned.serial = serial;
+        planned.uses_request = entry.uses_request() || keeps_request;
+        planned.keeps_request = keeps_request;
+        planned.borrows = borrows;
         planned.opaque = matches!(replaced, Some(Override::Provider(_)));
         self.state[index] = Visit::Done;
     }
@@ -197,11 +208,30 @@ fn missing_below(plan: &[Planned], index: usize, is_set: &impl Fn(usize) -> bool
     todo.push(index);
 }
 
-/// A setup in progress: the provider, its result, and the request's head
-/// when it held it.
-type InFlight<'r> = Pin<
-    Box<dyn Future<Output = (usize, Result<Option<Stored>, ProviderError>, RequestHead<'r>)> + Send + 'r>,
->;
+/// A setup in progress: the provider and its result.
+type InFlight<'a> = Pin<Box<dyn Future<Output = (usize, Result<Option<Stored>, ProviderError>)> + Send + 'a>>;
+
+/// The request's head while values are set up together: lent to one setup at
+/// a time, which gives it back when its extractors ran
+/// ([`Resolver::done_with_request`]) or when it ends.
+pub(crate) struct HeadLender<'a> {
+    /// `Some` while nobody holds it (`Some(None)`: a scope without a request).
+    head: Mutex<Option<RequestHead<'a>>>,
+}
+
+impl<'a> HeadLender<'a> {
+    fn lend(&self) -> Option<RequestHead<'a>> {
+        self.head.lock().take()
+    }
+
+    pub(crate) fn give_back(&self, head: RequestHead<'a>) {
+        *self.head.lock() = Some(head);
+    }
+
+    fn is_free(&self) -> bool {
+        self.head.lock().is_some()
+    }
+}
 
 impl<'r, R: Registry> Resolver<'r, R> {
     /// Sets up, together, the request-scoped values that consumers of the
@@ -254,32 +284,38 @@ impl<'r, R: Registry> Resolver<'r, R> {
         let app = self.app;
         let Some(scope) = self.scope else { return Ok(()) };
         let plan = &app.plan.providers;
-        let mut context = self.context.take();
-        // Whether a serial setup is in progress.
-        let mut serial_busy = false;
-        let mut in_flight: Vec<InFlight<'r>> = Vec::with_capacity(todo.len());
+        let lender = HeadLender { head: Mutex::new(Some(self.context.as_deref_mut())) };
+        let lender = &lender;
+        // Whether a setup that borrows an exclusive value is in progress.
+        let mut borrowing = false;
+        let mut in_flight: Vec<InFlight<'_>> = Vec::with_capacity(todo.len());
         let result = loop {
-            // Start every setup whose values are ready.
+            // Start every setup whose values are ready, in order.
             let mut position = 0;
             while position < todo.len() {
                 let index = todo[position];
-                let ready = plan[index].before.iter().all(|&dep| (R::PROVIDERS[dep].is_set)(&scope.slots));
-                let serial = plan[index].serial;
-                if !ready || (serial && serial_busy) {
+                let planned = &plan[index];
+                let ready = planned.before.iter().all(|&dep| (R::PROVIDERS[dep].is_set)(&scope.slots));
+                if !ready || (planned.borrows && borrowing) || (planned.uses_request && !lender.is_free()) {
                     position += 1;
                     continue;
                 }
                 todo.remove(position);
-                let held = if serial {
-                    serial_busy = true;
-                    context.take()
-                } else {
-                    None
-                };
+                borrowing |= planned.borrows;
+                let uses_request = planned.uses_request;
+                let head = if uses_request { lender.lend().flatten() } else { None };
+                // It may give the head back once its extractors ran, unless
+                // a transient value made in its setup needs it later.
+                let early = uses_request && !planned.keeps_request;
                 in_flight.push(Box::pin(async move {
-                    let mut resolver = Resolver::new(app, Some(scope), held);
+                    let mut resolver = Resolver::new(app, Some(scope), head);
+                    resolver.lender = early.then_some(lender);
                     let result = resolver.set_up_planned(index).await;
-                    (index, result, resolver.context)
+                    // Still holding the head: give it back now.
+                    if uses_request && (resolver.lender.is_some() || !early) {
+                        lender.give_back(resolver.context.take());
+                    }
+                    (index, result)
                 }));
             }
             if in_flight.is_empty() {
@@ -287,7 +323,8 @@ impl<'r, R: Registry> Resolver<'r, R> {
                 // demand, one after the other.
                 break Ok(());
             }
-            // Wait for at least one setup to finish.
+            // Wait for a setup to finish or to give the request's head back.
+            let head_was_free = lender.is_free();
             let finished = poll_fn(|cx| {
                 let mut finished = Vec::new();
                 let mut position = 0;
@@ -300,16 +337,17 @@ impl<'r, R: Registry> Resolver<'r, R> {
                         Poll::Pending => position += 1,
                     }
                 }
-                if finished.is_empty() { Poll::Pending } else { Poll::Ready(finished) }
+                if finished.is_empty() && lender.is_free() == head_was_free {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(finished)
+                }
             })
             .await;
             let mut failure = None;
-            for (index, result, returned) in finished {
-                if plan[index].serial {
-                    serial_busy = false;
-                    if returned.is_some() {
-                        context = returned;
-                    }
+            for (index, result) in finished {
+                if plan[index].borrows {
+                    borrowing = false;
                 }
                 if let Err(error) = result {
                     failure.get_or_insert(error);
@@ -319,11 +357,8 @@ impl<'r, R: Registry> Resolver<'r, R> {
                 break Err(error);
             }
         };
-        // Setups still in progress after a failure are dropped here; the
-        // request's head they held is lost with them, and the failure ends
-        // the consumer anyway.
+        // Setups still in progress after a failure are dropped here.
         drop(in_flight);
-        self.context = context;
         result
     }
 

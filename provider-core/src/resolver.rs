@@ -13,6 +13,7 @@ use tracing::Instrument as _;
 
 use crate::app::AppInner;
 use crate::app::Override;
+use crate::concurrent::HeadLender;
 use crate::dep::{Dep, DepMut, HandOut};
 use crate::error::ProviderError;
 use crate::held::Cell;
@@ -31,6 +32,9 @@ pub struct Resolver<'r, R: Registry> {
     pub(crate) app: &'r AppInner<R>,
     pub(crate) scope: Option<&'r ScopeInner<R>>,
     pub(crate) context: RequestHead<'r>,
+    /// Where to give the request's head back early, when values are set up
+    /// together ([`done_with_request`](Self::done_with_request)).
+    pub(crate) lender: Option<&'r HeadLender<'r>>,
 }
 
 /// What providers may borrow from the request: for HTTP, its head.
@@ -45,19 +49,30 @@ impl<'r, R: Registry> Resolver<'r, R> {
         scope: Option<&'r ScopeInner<R>>,
         context: RequestHead<'r>,
     ) -> Self {
-        Self { app, scope, context }
+        Self { app, scope, context, lender: None }
     }
 
     /// A resolver over `scope`, with `context` (the request's parts, for
     /// providers that use the request).
     pub(crate) fn in_scope(scope: &'r ScopeInner<R>, context: Option<&'r mut (dyn Any + Send)>) -> Self {
-        Self { app: scope.app().inner(), scope: Some(scope), context }
+        Self { app: scope.app().inner(), scope: Some(scope), context, lender: None }
     }
 
     /// The context of the current scope (for HTTP: the request's `Parts`), if it
     /// has one of type `C`. Scopes opened by hand have none.
     pub fn context_mut<C: Any>(&mut self) -> Option<&mut C> {
         self.context.as_deref_mut()?.downcast_mut::<C>()
+    }
+
+    /// Called by a provider's generated setup once its extractors ran (a
+    /// provider that borrows a part of the request does not call it): while
+    /// values are set up together, the request's head goes back to the
+    /// others that wait for it.
+    #[doc(hidden)]
+    pub fn done_with_request(&mut self) {
+        if let Some(lender) = self.lender.take() {
+            lender.give_back(self.context.take());
+        }
     }
 
     /// Shared access to the `T` of this scope, setting it up (and its

@@ -149,6 +149,16 @@ async fn locale(headers: &HeaderMap) -> Locale {
     Locale(locale)
 }
 
+/// Borrows the request's head for its whole setup, as `locale` does.
+pub struct Agent(String);
+
+#[provider]
+async fn agent(headers: &HeaderMap) -> Agent {
+    let agent = header(headers, "user-agent");
+    tokio::time::sleep(WAIT).await;
+    Agent(agent)
+}
+
 fn header(headers: &HeaderMap, name: &str) -> String {
     headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or("-").to_owned()
 }
@@ -207,7 +217,7 @@ async fn slow(journal: Dep<Journal>) -> Teardown<Slow> {
 }
 
 #[providers(
-    journal, auth, cached, pooled, page, session, left, right, barrier, ping, pong, tenant, locale,
+    journal, auth, cached, pooled, page, session, left, right, barrier, ping, pong, tenant, locale, agent,
     connection, reader, writer, failing, slow
 )]
 struct AppProviders;
@@ -253,6 +263,11 @@ async fn head(tenant: Dep<Tenant>, locale: Dep<Locale>) -> String {
 }
 
 #[handler(AppProviders)]
+async fn borrowed_head(locale: Dep<Locale>, agent: Dep<Agent>) -> String {
+    format!("{} {}", locale.0, agent.0)
+}
+
+#[handler(AppProviders)]
 async fn borrowers(reader: Dep<Reader>, writer: Dep<Writer>, connection: DepMut<Connection>) -> String {
     format!("{} {} {}", reader.0, writer.0, connection.0)
 }
@@ -273,6 +288,7 @@ async fn app() -> (App<AppProviders>, Router, Journal) {
         .route("/shared", get(shared))
         .route("/met", get(met))
         .route("/head", get(head))
+        .route("/borrowed-head", get(borrowed_head))
         .route("/borrowers", get(borrowers))
         .route("/fails", get(fails))
         .with_providers(&app);
@@ -365,16 +381,25 @@ async fn independent_setups_make_progress_side_by_side() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn setups_that_read_the_request_take_turns() {
+async fn setups_that_read_the_request_take_turns_only_while_they_read_it() {
     let (app, router, _) = app().await;
-    let request = Request::get("/head")
-        .header("x-tenant", "acme")
-        .header("accept-language", "fr")
-        .body(Body::empty())
-        .expect("request");
-    let (status, body, took) = call(&router, request).await;
+    let request = || {
+        Request::get("/head")
+            .header("x-tenant", "acme")
+            .header("accept-language", "fr")
+            .header("user-agent", "curl")
+            .body(Body::empty())
+            .expect("request")
+    };
+    let (status, body, took) = call(&router, request()).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "acme fr"));
-    assert_eq!(took, WAIT * 2, "each holds the request's head for its whole setup");
+    assert_eq!(took, WAIT, "an extractor's provider gives the request's head back once it ran");
+
+    let mut borrowing = request();
+    *borrowing.uri_mut() = "/borrowed-head".parse().expect("uri");
+    let (status, body, took) = call(&router, borrowing).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "fr curl"));
+    assert_eq!(took, WAIT * 2, "a provider that borrows from the request holds it for its whole setup");
     app.shutdown().await.expect("shutdown");
 }
 

@@ -65,6 +65,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     let mut uses_request = false;
     let mut call_args = Vec::new();
     let mut borrowed = Vec::new();
+    let mut extractions = Vec::new();
     for (i, param) in model.params.iter().enumerate() {
         let arg = format_ident!("__arg{}", i);
         let ty = &param.ty;
@@ -124,7 +125,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                     },
                     span,
                 ));
-                resolve.push(quote! {
+                extractions.push(quote! {
                     let #arg = #private::extract::<#ty, __R>(__resolver, #name_str).await?;
                 });
                 sets_up_now = false;
@@ -145,6 +146,13 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             }
         }
         call_args.push(arg);
+    }
+    // Extractors run first; a provider that does not borrow from the
+    // request is then done with it, and gives it back to the setups that
+    // wait for it (concurrent setup).
+    if !extractions.is_empty() {
+        let release = borrowed.is_empty().then(|| quote!(__resolver.done_with_request();));
+        resolve.splice(0..0, extractions.into_iter().chain(release));
     }
     // Borrows of the request come last: every other argument needs the
     // resolver, which lends the request's parts.
