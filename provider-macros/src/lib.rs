@@ -63,6 +63,7 @@ use proc_macro::TokenStream;
 /// | `exclusive` | hand the value out only as `DepMut<T>`, to one consumer at a time | shared, `Dep<T>` |
 /// | `teardown = before_response \| after_response` | when a request value's teardown runs | `before_response` |
 /// | `health = check_fn` | a health check of an app-scoped value | none |
+/// | `name = "db::pool"` | the provider's name in errors, logs, health reports and graphs | the function's name |
 /// | `crate = "path"` | where the facade is, when renamed | `::axum_providers` |
 ///
 /// ## `scope = app | request | transient`
@@ -187,6 +188,38 @@ use proc_macro::TokenStream;
 /// assert_eq!(report.checks[0].provider, "queue");
 /// # app.shutdown().await?;
 /// # Ok(()) }
+/// ```
+///
+/// ## `name = "db::pool"`
+///
+/// The name the provider goes by in errors ("provider `db::pool` failed"),
+/// logs, spans, health reports and graphs: the function's name by default.
+/// Qualify it when two providers share a function name, as the built-in
+/// ones do (`sqlx::postgres::pool`, `sqlx::sqlite::pool`,
+/// `deadpool_postgres::pool`, `redis::connection`).
+///
+/// ```
+/// use axum_providers::prelude::*;
+///
+/// pub struct Queue;
+///
+/// #[derive(Debug)]
+/// pub struct Unreachable;
+/// impl std::fmt::Display for Unreachable {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("unreachable") }
+/// }
+/// impl std::error::Error for Unreachable {}
+///
+/// #[provider(scope = app, name = "jobs::queue")]
+/// fn queue() -> Result<Queue, Unreachable> { Err(Unreachable) }
+///
+/// #[providers(queue)]
+/// struct AppProviders;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let error = App::<AppProviders>::builder().build().await.unwrap_err();
+/// assert_eq!(error.provider(), "jobs::queue");
+/// # }
 /// ```
 ///
 /// ## `crate = "path"`

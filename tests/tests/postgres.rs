@@ -424,7 +424,10 @@ async fn a_failed_start_prints_one_line_with_the_provider_and_the_cause() {
     let error: Box<dyn std::error::Error> = Box::new(error);
     let printed = format!("Error: {error:?}");
     assert_eq!(printed.lines().count(), 1, "{printed}");
-    assert!(printed.starts_with("Error: app startup failed: provider `pool` failed: "), "{printed}");
+    assert!(
+        printed.starts_with("Error: app startup failed: provider `sqlx::postgres::pool` failed: "),
+        "{printed}"
+    );
     assert!(printed.to_lowercase().contains("connection refused"), "{printed}");
     assert!(!printed.contains("S3cret"), "{printed}");
 }

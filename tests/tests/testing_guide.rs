@@ -65,7 +65,7 @@ async fn a_created_note_is_committed(pool: PgPool) -> Result<(), Box<dyn std::er
 async fn without_the_override_build_connects_to_the_configured_database() {
     let error =
         App::<AppProviders>::builder().build().await.expect_err("the configured database is unreachable");
-    assert_eq!(error.provider(), "pool", "{error}");
+    assert_eq!(error.provider(), "sqlx::postgres::pool", "{error}");
 }
 
 #[sqlx::test(migrations = false)]

@@ -98,7 +98,7 @@ async fn get_within(pool: &Pool, deadline: Deadline) -> Result<Client, DatabaseE
 
 /// The app-scoped pool, built from [`DatabaseSettings`]; startup fails (naming
 /// this provider) when the database cannot be reached; closed at shutdown.
-#[provider(scope = app, health = ping, crate = crate)]
+#[provider(scope = app, health = ping, name = "deadpool_postgres::pool", crate = crate)]
 pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<Pool>, DatabaseError> {
     let mut config = tokio_postgres::Config::from_str(&settings.url).map_err(DatabaseError::failed)?;
     if let Some(ms) = settings.statement_timeout_ms() {
@@ -133,7 +133,7 @@ async fn ping(pool: &Pool) -> Result<(), DatabaseError> {
 /// A request-scoped pooled client; back in the pool when the request scope
 /// closes. Exclusive: ask for `DepMut<Client>`. The wait for it ends at the
 /// request's [`Deadline`] if that comes first.
-#[provider(exclusive, crate = crate)]
+#[provider(exclusive, name = "deadpool_postgres::client", crate = crate)]
 pub async fn client(pool: Dep<Pool>, deadline: Deadline) -> Result<Client, DatabaseError> {
     get_within(&pool, deadline).await
 }
@@ -183,7 +183,7 @@ impl DerefMut for PooledTransaction {
 /// for `DepMut<PooledTransaction>`. The wait for its client ends at the
 /// request's [`Deadline`] if that comes first, and its statement timeout is
 /// capped at the time then left (`SET LOCAL`, sent with the `BEGIN`).
-#[provider(exclusive, crate = crate)]
+#[provider(exclusive, name = "deadpool_postgres::transaction", crate = crate)]
 pub async fn transaction(
     pool: Dep<Pool>,
     deadline: Deadline,

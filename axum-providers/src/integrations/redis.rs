@@ -118,14 +118,14 @@ impl IntoResponse for RedisFailure {
 }
 
 /// The app-scoped `redis::Client` (no connection of its own).
-#[provider(scope = app, crate = crate)]
+#[provider(scope = app, name = "redis::client", crate = crate)]
 pub fn client(settings: Dep<RedisSettings>) -> Result<redis::Client, RedisFailure> {
     Ok(redis::Client::open(settings.url.as_str())?)
 }
 
 /// The app-scoped `ConnectionManager`, connected at startup; its health check
 /// is a `PING`.
-#[provider(scope = app, health = ping, crate = crate)]
+#[provider(scope = app, health = ping, name = "redis::connection", crate = crate)]
 pub async fn connection(client: Dep<redis::Client>) -> Result<ConnectionManager, RedisFailure> {
     Ok(client.get_connection_manager().await?)
 }

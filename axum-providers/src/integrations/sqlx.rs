@@ -361,7 +361,9 @@ fn postgres_session(settings: &DatabaseSettings) -> Vec<String> {
 
 /// Generates the providers of one sqlx database.
 macro_rules! sqlx_providers {
-    ($db:ident, $pool:ident, $options:ident, $name:literal) => {
+    // The providers' names (`sqlx::postgres::pool`, ..) are given whole: an
+    // attribute's argument cannot be built with `concat!`.
+    ($db:ident, $pool:ident, $options:ident, $name:literal, names: $pool_name:tt, $connection_name:tt, $transaction_name:tt, $lazy_name:tt) => {
         use sqlx::pool::PoolConnection;
         use sqlx::{$db, Transaction};
 
@@ -372,7 +374,7 @@ macro_rules! sqlx_providers {
         ///
         /// A database that cannot be reached at startup stops the app's build
         /// with an error naming this provider.
-        #[provider(scope = app, health = ping, crate = crate)]
+        #[provider(scope = app, health = ping, name = $pool_name, crate = crate)]
         pub async fn pool(settings: Dep<DatabaseSettings>) -> Result<Teardown<sqlx::$pool>, DatabaseError> {
             let pool = connect(&settings).await?;
             Ok(Teardown::new(pool, |pool: sqlx::$pool, _outcome: Outcome| async move { pool.close().await }))
@@ -401,7 +403,7 @@ macro_rules! sqlx_providers {
         ///
         /// Exclusive: ask for it as `DepMut<PoolConnection<_>>`. The wait for
         /// it ends at the request's [`Deadline`] if that comes first.
-        #[provider(exclusive, crate = crate)]
+        #[provider(exclusive, name = $connection_name, crate = crate)]
         pub async fn connection(pool: Dep<sqlx::$pool>, deadline: Deadline) -> Result<PoolConnection<$db>, DatabaseError> {
             super::acquire_within(pool.options().get_acquire_timeout(), deadline, pool.acquire()).await
         }
@@ -414,7 +416,7 @@ macro_rules! sqlx_providers {
         /// for its connection ends at the request's [`Deadline`] if that comes
         /// first, and on PostgreSQL its statement timeout is capped at the
         /// time then left (`SET LOCAL`).
-        #[provider(exclusive, crate = crate)]
+        #[provider(exclusive, name = $transaction_name, crate = crate)]
         pub async fn transaction(pool: Dep<sqlx::$pool>, deadline: Deadline) -> Result<Teardown<Transaction<'static, $db>>, DatabaseError> {
             let transaction = super::begin(&pool, deadline).await?;
             Ok(Teardown::new(transaction, |transaction: Transaction<'static, $db>, outcome: Outcome| async move {
@@ -429,7 +431,7 @@ macro_rules! sqlx_providers {
         #[doc = concat!("A request-scoped ", $name, " transaction begun on first use ([`LazyTransaction`](super::LazyTransaction)): no connection is taken until the handler calls `connection()`; committed before the response when the request succeeded and it was begun, rolled back otherwise.")]
         ///
         /// Exclusive: ask for it as `DepMut<LazyTransaction<_>>`.
-        #[provider(exclusive, crate = crate)]
+        #[provider(exclusive, name = $lazy_name, crate = crate)]
         pub fn lazy_transaction(pool: Dep<sqlx::$pool>, deadline: Deadline) -> Teardown<super::LazyTransaction<$db>> {
             let transaction = super::LazyTransaction::new((*pool).clone()).with_deadline(deadline);
             Teardown::new(transaction, super::LazyTransaction::finish)
@@ -475,7 +477,9 @@ macro_rules! sqlx_providers {
 /// PostgreSQL: `PgPool`, `PoolConnection<Postgres>`, `Transaction<'static, Postgres>`.
 #[cfg(feature = "sqlx-postgres")]
 pub mod postgres {
-    sqlx_providers!(Postgres, PgPool, PgPoolOptions, "PostgreSQL");
+    sqlx_providers!(Postgres, PgPool, PgPoolOptions, "PostgreSQL",
+        names: "sqlx::postgres::pool", "sqlx::postgres::connection", "sqlx::postgres::transaction", "sqlx::postgres::lazy_transaction"
+    );
     fn install_drivers() {}
 
     /// The session settings of a new connection.
@@ -490,7 +494,9 @@ pub mod postgres {
 /// it does not exist.
 #[cfg(feature = "sqlx-sqlite")]
 pub mod sqlite {
-    sqlx_providers!(Sqlite, SqlitePool, SqlitePoolOptions, "SQLite");
+    sqlx_providers!(Sqlite, SqlitePool, SqlitePoolOptions, "SQLite",
+        names: "sqlx::sqlite::pool", "sqlx::sqlite::connection", "sqlx::sqlite::transaction", "sqlx::sqlite::lazy_transaction"
+    );
     fn install_drivers() {}
 
     /// The session settings of a new connection.
@@ -505,7 +511,9 @@ pub mod sqlite {
 /// The pool provider installs sqlx's default drivers before connecting.
 #[cfg(feature = "sqlx-any")]
 pub mod any {
-    sqlx_providers!(Any, AnyPool, AnyPoolOptions, "`Any` (PostgreSQL or SQLite)");
+    sqlx_providers!(Any, AnyPool, AnyPoolOptions, "`Any` (PostgreSQL or SQLite)",
+        names: "sqlx::any::pool", "sqlx::any::connection", "sqlx::any::transaction", "sqlx::any::lazy_transaction"
+    );
     fn install_drivers() {
         sqlx::any::install_default_drivers();
     }

@@ -43,6 +43,9 @@ pub(crate) struct ProviderArgs {
     /// The span of the `scope = ...` value (or the call site when defaulted).
     pub(crate) scope_span: Span,
     pub(crate) krate: Option<Path>,
+    /// `name = "sqlx::postgres::pool"`: the name in messages, logs and
+    /// graphs, instead of the function's.
+    pub(crate) name: Option<LitStr>,
 }
 
 impl ProviderArgs {
@@ -52,6 +55,7 @@ impl ProviderArgs {
         let mut timing: Option<(TimingArg, Span)> = None;
         let mut exclusive: Option<Span> = None;
         let mut health: Option<(Path, Span)> = None;
+        let mut name: Option<LitStr> = None;
         while !input.is_empty() {
             let key: Ident = if input.peek(Token![crate]) {
                 let token: Token![crate] = input.parse()?;
@@ -120,6 +124,20 @@ impl ProviderArgs {
                         health = Some((path, key.span()));
                     }
                 }
+                "name" => {
+                    let value: LitStr = input.parse()?;
+                    let text = value.value();
+                    if text.is_empty() || text.chars().any(char::is_whitespace) {
+                        errors.push(syn::Error::new(
+                            value.span(),
+                            "a provider's name is one word or a path, without spaces: `name = \"sqlx::postgres::pool\"`",
+                        ));
+                    } else if name.is_some() {
+                        errors.push(syn::Error::new(key.span(), "duplicate `name` argument"));
+                    } else {
+                        name = Some(value);
+                    }
+                }
                 "crate" => {
                     let path = parse_crate_path(input)?;
                     if krate.is_some() {
@@ -132,7 +150,7 @@ impl ProviderArgs {
                     errors.push(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{key}`: `#[provider]` accepts `scope = app | request | transient`, `exclusive`, `teardown = before_response | after_response`, `health = check_fn` and `crate = \"path\"`"
+                            "unknown argument `{key}`: `#[provider]` accepts `scope = app | request | transient`, `exclusive`, `teardown = before_response | after_response`, `health = check_fn`, `name = \"display::name\"` and `crate = \"path\"`"
                         ),
                     ));
                     // Skip the value so that the next argument still parses.
@@ -145,7 +163,7 @@ impl ProviderArgs {
             input.parse::<Token![,]>()?;
         }
         let (scope, scope_span) = scope.unwrap_or((ScopeArg::Request, Span::call_site()));
-        Ok(Self { scope, scope_span, timing, exclusive, health, krate })
+        Ok(Self { scope, scope_span, timing, exclusive, health, krate, name })
     }
 }
 

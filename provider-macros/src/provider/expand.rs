@@ -17,7 +17,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     let item = &model.item;
     let name = &item.sig.ident;
     let vis = &item.vis;
-    let name_str = name.to_string();
+    let name_str = args.name.as_ref().map_or_else(|| name.to_string(), syn::LitStr::value);
     let scope = Ident::new(args.scope.marker(), args.scope_span);
     let output = &ret.output;
     let access = if args.exclusive.is_some() { quote!(ExclusiveAccess) } else { quote!(SharedAccess) };
