@@ -49,7 +49,7 @@ pub use axum_providers_core::{
     HealthReport, Lazy, Outcome, ProviderError, ProviderRejection, ProviderState, Providers, Respond, Scope,
     Teardown, TeardownError, TeardownErrors,
 };
-pub use axum_providers_macros::{handler, provider, providers};
+pub use axum_providers_macros::{bundle, handler, provider, providers};
 
 /// The traits `#[provider]` and `#[providers(..)]` implement, and the
 /// resolver their generated code uses. Name them to write generic code over
@@ -127,7 +127,7 @@ pub mod guide {
 /// The names most programs need: `use axum_providers::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        App, Dep, DepMut, Lazy, Outcome, RouterExt as _, RouterStateExt as _, Teardown, UsesExt as _,
+        App, Dep, DepMut, Lazy, Outcome, RouterExt as _, RouterStateExt as _, Teardown, UsesExt as _, bundle,
         handler, provider, providers,
     };
 }

@@ -114,6 +114,7 @@ pub struct ProviderEntry<R: Registry> {
     health: Option<HealthCheck>,
     deps: &'static [usize],
     output: fn() -> &'static str,
+    bundle: Option<&'static str>,
     pub(crate) setup: SetupFn<R>,
     /// Only for a provider that can be set up on the spot: the others'
     /// futures are not compiled a second time for it.
@@ -141,11 +142,27 @@ impl<R: Registry> ProviderEntry<R> {
             health: P::HEALTH,
             deps: P::DEPS,
             output: std::any::type_name::<P::Output>,
+            bundle: None,
             setup: crate::resolver::setup_boxed::<R, P>,
             setup_now: if P::SETS_UP_NOW { Some(crate::resolver::setup_now::<R, P>) } else { None },
             is_set: slot_is_set::<R, P::Output>,
             stored: slot_value::<R, P::Output>,
         }
+    }
+
+    /// The same entry, marked as brought in by the bundle `name`
+    /// (`include(..)` in `#[providers(..)]`).
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn in_bundle(self, name: &'static str) -> Self {
+        Self { bundle: Some(name), ..self }
+    }
+
+    /// The bundle that brought the provider in, if it was not listed by
+    /// the registry itself.
+    #[must_use]
+    pub const fn bundle(&self) -> Option<&'static str> {
+        self.bundle
     }
 
     /// Whether the provider's function returns a [`Teardown`](crate::Teardown).

@@ -2,6 +2,7 @@
 //! facade, whose documentation has the guide; the generated code reaches the
 //! runtime through `::axum_providers` (or the path given with `crate = ...`).
 
+mod bundle;
 mod diagnostics;
 mod handler;
 mod provider;
@@ -369,4 +370,16 @@ pub fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
     handler::handler(args.into(), input.into()).into()
+}
+
+/// Names a group of providers that an app's registry includes in one
+/// argument, `include(Bundle)` in [`#[providers(..)]`](macro@providers): the
+/// way a library hands out its providers.
+///
+/// ```
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn bundle(args: TokenStream, input: TokenStream) -> TokenStream {
+    bundle::bundle(args.into(), input.into()).into()
 }
