@@ -49,15 +49,10 @@ impl Parse for BundleArgs {
             };
             if !from_crate_root(&path) {
                 let message = if what == "bundle" {
+                    let name = path.segments.last().map(|last| last.ident.to_string()).unwrap_or_default();
                     format!(
-                        "a bundle names the bundles it includes by their path from the crate root, `crate::module::{}`; \
-                         to include another crate's bundle, re-export it (`pub use other_crate::{}`) and name the re-export",
-                        shown(
-                            &path
-                                .segments
-                                .last()
-                                .map_or_else(|| path.clone(), |last| Path::from(last.ident.clone()))
-                        ),
+                        "a bundle names the bundles it includes by their path from the crate root, `crate::module::{name}`; \
+                         to include another crate's bundle, re-export it (`pub use {};`) and name the re-export",
                         shown(&path),
                     )
                 } else {
