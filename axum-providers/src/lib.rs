@@ -56,8 +56,8 @@ pub use axum_providers_macros::{bundle, handler, provider, providers};
 /// registries (`R: Provides<T>`).
 pub mod registry {
     pub use axum_providers_core::{
-        ProvidedSet, Provider, ProviderEntry, Provides, Registry, Resolver, Setup, TeardownResult,
-        TeardownTiming,
+        BundleEntry, ProvidedSet, Provider, ProviderEntry, Provides, Registry, Resolver, Setup,
+        TeardownResult, TeardownTiming,
     };
 }
 
@@ -153,8 +153,8 @@ pub mod __private {
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;
     pub use axum_providers_core::{
-        Access, AppScope, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, Lendable, Provider,
-        ProviderEntry, ProviderError, Provides, Registry, RequestScope, Resolver, Setup, Shareable,
+        Access, AppScope, BundleEntry, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, Lendable,
+        Provider, ProviderEntry, ProviderError, Provides, Registry, RequestScope, Resolver, Setup, Shareable,
         SharedAccess, StoreAs, TeardownResult, TeardownTiming, TransientScope,
     };
 

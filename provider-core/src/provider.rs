@@ -222,6 +222,25 @@ impl<R: Registry> ProviderEntry<R> {
     }
 }
 
+/// The entry of provider `P` in registry `R`, which lists it because the
+/// bundle `Self` brought it in (`include(..)` in `#[providers(..)]`).
+///
+/// Implemented for every bundle; `#[providers(..)]` builds a bundle's entries
+/// through it, so that a dependency of `P` that `R` lacks is reported with
+/// the bundle's name ("required for `Storage` to implement `BundleEntry<..>`").
+pub trait BundleEntry<R: Registry, P> {
+    /// The entry.
+    const ENTRY: ProviderEntry<R>;
+}
+
+impl<B, R, P> BundleEntry<R, P> for B
+where
+    R: Registry + Provides<P::Output>,
+    P: Setup<R>,
+{
+    const ENTRY: ProviderEntry<R> = ProviderEntry::of::<P>();
+}
+
 fn slot_is_set<R: Provides<T>, T>(slots: &R::Slots) -> bool {
     R::slot(slots).is_set()
 }

@@ -24,10 +24,12 @@ enum Listed {
     Bundle(ResolvedBundle),
 }
 
-/// `__bundle([origin], "Name", "id", [providers], [includes])`: what a
-/// bundle's macro hands back to the registry.
+/// `__bundle([origin, path], "Name", "id", [providers], [includes])`: what
+/// a bundle's macro hands back to the registry.
 struct ResolvedBundle {
     origin: Path,
+    /// The bundle's struct, as the registry reaches it.
+    path: Path,
     name: LitStr,
     id: LitStr,
     providers: Vec<Path>,
@@ -125,10 +127,12 @@ impl Parse for RegistryArgs {
                 input.parse::<kw::__bundle>()?;
                 let content;
                 syn::parenthesized!(content in input);
-                let origin = {
-                    let origin;
-                    syn::bracketed!(origin in content);
-                    origin.parse::<Path>()?
+                let (origin, path) = {
+                    let paths;
+                    syn::bracketed!(paths in content);
+                    let origin = paths.parse::<Path>()?;
+                    paths.parse::<Token![,]>()?;
+                    (origin, paths.parse::<Path>()?)
                 };
                 content.parse::<Token![,]>()?;
                 let name: LitStr = content.parse()?;
@@ -138,7 +142,7 @@ impl Parse for RegistryArgs {
                 let providers = bracketed_paths(&content)?;
                 content.parse::<Token![,]>()?;
                 let includes = bracketed_paths(&content)?;
-                listed.push(Listed::Bundle(ResolvedBundle { origin, name, id, providers, includes }));
+                listed.push(Listed::Bundle(ResolvedBundle { origin, path, name, id, providers, includes }));
             } else {
                 let path: Path = input.parse()?;
                 let twice = listed
@@ -168,8 +172,8 @@ impl ToTokens for Listed {
             Self::Provider(path) => quote!(#path),
             Self::Include { path, nested: false, .. } => quote!(include(#path)),
             Self::Include { path, origin, nested: true } => quote!(__include(#path, #origin)),
-            Self::Bundle(ResolvedBundle { origin, name, id, providers, includes }) => {
-                quote!(__bundle([#origin], #name, #id, [#(#providers),*], [#(#includes),*]))
+            Self::Bundle(ResolvedBundle { origin, path, name, id, providers, includes }) => {
+                quote!(__bundle([#origin, #path], #name, #id, [#(#providers),*], [#(#includes),*]))
             }
         });
     }
@@ -220,7 +224,9 @@ struct Entry {
     /// Where its errors are reported: the provider's name, or the user's
     /// `include(..)` that brought it.
     span: Span,
-    bundle: Option<LitStr>,
+    /// The bundle that brought it in: its name, and the name its struct is
+    /// imported under.
+    bundle: Option<(LitStr, syn::Ident)>,
 }
 
 /// `path` with the location of every token moved to `span`, its meaning
@@ -329,7 +335,7 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
             #path! {
                 [#krate::providers]
                 [#(#before,)*]
-                [#origin]
+                [#origin, #path]
                 [#(, #after)*, #settings]
                 const _: () = ();
             }
@@ -337,6 +343,7 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
     }
 
     let mut entries = Vec::new();
+    let mut bundle_imports = Vec::new();
     for listed in &args.listed {
         match listed {
             Listed::Provider(path) => {
@@ -345,10 +352,13 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
             Listed::Bundle(bundle) => {
                 let span = origin_span(&bundle.origin);
                 let name = LitStr::new(&bundle.name.value(), span);
+                let bundle_path = located_at(&bundle.path, span);
+                let alias = syn::Ident::new(&format!("__bundle{}", bundle_imports.len()), span);
+                bundle_imports.push(quote_spanned! {span=> use #bundle_path as #alias; });
                 entries.extend(bundle.providers.iter().map(|path| Entry {
                     path: located_at(path, span),
                     span,
-                    bundle: Some(name.clone()),
+                    bundle: Some((name.clone(), alias.clone())),
                 }));
             }
             Listed::Include { .. } => {}
@@ -366,8 +376,14 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
     });
     let table = entries.iter().enumerate().map(|(index, entry)| {
         let provider = marker_path(index, entry.span);
-        let in_bundle = entry.bundle.as_ref().map(|name| quote_spanned!(entry.span=> .in_bundle(#name)));
-        quote_spanned! {entry.span=> #private::ProviderEntry::<#registry>::of::<#provider>() #in_bundle }
+        match &entry.bundle {
+            None => quote_spanned! {entry.span=> #private::ProviderEntry::<#registry>::of::<#provider>() },
+            // Through the bundle's struct: a dependency the registry lacks
+            // is reported with "required for `Bundle` to implement ..".
+            Some((name, bundle)) => quote_spanned! {entry.span=>
+                <#bundle as #private::BundleEntry<#registry, #provider>>::ENTRY.in_bundle(#name)
+            },
+        }
     });
     let provides = entries.iter().enumerate().map(|(index, entry)| {
         let field = syn::Index::from(index);
@@ -407,6 +423,7 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
         #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
         const _: () = {
             #(#imports)*
+            #(#bundle_imports)*
 
             /// One slot per provider, in the order of the list.
             pub struct __Slots(#(#slot_types),*);
