@@ -1,6 +1,6 @@
 //! A library that hands out its providers as bundles, the way a database or
 //! cache integration does: [`Storage`] needs a [`Settings`] from the app;
-//! [`Audited`] adds a provider on top and includes [`Storage`].
+//! [`Audited`](audit::Audited) adds a provider on top and includes [`Storage`].
 
 use std::sync::{Arc, Mutex};
 
