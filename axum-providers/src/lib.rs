@@ -49,15 +49,15 @@ pub use axum_providers_core::{
     HealthReport, Lazy, Outcome, ProviderError, ProviderRejection, ProviderState, Providers, Respond, Scope,
     Teardown, TeardownError, TeardownErrors, Together,
 };
-pub use axum_providers_macros::{handler, provider, providers};
+pub use axum_providers_macros::{bundle, handler, provider, providers};
 
 /// The traits `#[provider]` and `#[providers(..)]` implement, and the
 /// resolver their generated code uses. Name them to write generic code over
 /// registries (`R: Provides<T>`).
 pub mod registry {
     pub use axum_providers_core::{
-        ProvidedSet, Provider, ProviderEntry, Provides, Registry, Resolver, Setup, TeardownResult,
-        TeardownTiming,
+        BundleEntry, ProvidedSet, Provider, ProviderEntry, Provides, Registry, Resolver, Setup,
+        TeardownResult, TeardownTiming,
     };
 }
 
@@ -131,7 +131,7 @@ pub mod guide {
 /// The names most programs need: `use axum_providers::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        App, Dep, DepMut, Lazy, Outcome, RouterExt as _, RouterStateExt as _, Teardown, UsesExt as _,
+        App, Dep, DepMut, Lazy, Outcome, RouterExt as _, RouterStateExt as _, Teardown, UsesExt as _, bundle,
         handler, provider, providers,
     };
 }
@@ -157,8 +157,8 @@ pub mod __private {
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;
     pub use axum_providers_core::{
-        Access, AppScope, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, Lendable, Provider,
-        ProviderEntry, ProviderError, Provides, Registry, RequestScope, Resolver, Setup, Shareable,
+        Access, AppScope, BundleEntry, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, Lendable,
+        Provider, ProviderEntry, ProviderError, Provides, Registry, RequestScope, Resolver, Setup, Shareable,
         SharedAccess, StoreAs, TeardownResult, TeardownTiming, TransientScope,
     };
 

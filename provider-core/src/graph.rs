@@ -7,7 +7,9 @@ use crate::scope::ScopeKind;
 
 /// The providers of a registry and who depends on whom.
 ///
-/// Edges go from a provider to each provider it depends on.
+/// Edges go from a provider to each provider it depends on. The providers a
+/// bundle brought in (`include(..)` in `#[providers(..)]`) are drawn inside a
+/// box named after the bundle: a Mermaid `subgraph`, a DOT `cluster`.
 ///
 /// ```
 /// use axum_providers::Graph;
@@ -46,6 +48,7 @@ struct Node {
     scope: ScopeKind,
     exclusive: bool,
     deps: &'static [usize],
+    bundle: Option<&'static str>,
 }
 
 impl Graph {
@@ -60,6 +63,7 @@ impl Graph {
                 scope: entry.scope(),
                 exclusive: entry.is_exclusive(),
                 deps: entry.deps(),
+                bundle: entry.bundle(),
             })
             .collect();
         Self { nodes }
@@ -70,13 +74,37 @@ impl Graph {
         format!("{}: {} ({}{access})", node.name, node.output, node.scope.as_str())
     }
 
-    /// The graph in Mermaid syntax (`graph TD`), one node per provider.
+    /// The bundles, in the order their first provider is listed, each with
+    /// the indexes of its providers.
+    fn bundles(&self) -> Vec<(&'static str, Vec<usize>)> {
+        let mut bundles: Vec<(&'static str, Vec<usize>)> = Vec::new();
+        for (index, node) in self.nodes.iter().enumerate() {
+            let Some(name) = node.bundle else { continue };
+            match bundles.iter_mut().find(|(seen, _)| *seen == name) {
+                Some((_, members)) => members.push(index),
+                None => bundles.push((name, vec![index])),
+            }
+        }
+        bundles
+    }
+
+    /// The graph in Mermaid syntax (`graph TD`), one node per provider, the
+    /// providers of each bundle in a `subgraph`.
     #[must_use]
     pub fn mermaid(&self) -> String {
+        let escape = |text: &str| text.replace('"', "#quot;").replace('<', "#lt;").replace('>', "#gt;");
         let mut out = String::from("graph TD\n");
         for (index, node) in self.nodes.iter().enumerate() {
-            let label = Self::label(node).replace('"', "#quot;").replace('<', "#lt;").replace('>', "#gt;");
-            let _ = writeln!(out, "    p{index}[\"{label}\"]");
+            if node.bundle.is_none() {
+                let _ = writeln!(out, "    p{index}[\"{}\"]", escape(&Self::label(node)));
+            }
+        }
+        for (number, (name, members)) in self.bundles().into_iter().enumerate() {
+            let _ = writeln!(out, "    subgraph b{number}[\"bundle {}\"]", escape(name));
+            for index in members {
+                let _ = writeln!(out, "        p{index}[\"{}\"]", escape(&Self::label(&self.nodes[index])));
+            }
+            out.push_str("    end\n");
         }
         for (index, node) in self.nodes.iter().enumerate() {
             for dep in node.deps {
@@ -89,15 +117,28 @@ impl Graph {
     /// The graph in Graphviz DOT syntax.
     #[must_use]
     pub fn dot(&self) -> String {
-        let mut out = String::from("digraph providers {\n    rankdir=TB;\n    node [shape=box];\n");
-        for (index, node) in self.nodes.iter().enumerate() {
-            let label = Self::label(node).replace('\\', "\\\\").replace('"', "\\\"");
+        let escape = |text: &str| text.replace('\\', "\\\\").replace('"', "\\\"");
+        let node_line = |index: usize, node: &Node| {
             let style = match node.scope {
                 ScopeKind::App => "bold",
                 ScopeKind::Request => "solid",
                 ScopeKind::Transient => "dashed",
             };
-            let _ = writeln!(out, "    p{index} [label=\"{label}\", style={style}];");
+            format!("p{index} [label=\"{}\", style={style}];", escape(&Self::label(node)))
+        };
+        let mut out = String::from("digraph providers {\n    rankdir=TB;\n    node [shape=box];\n");
+        for (index, node) in self.nodes.iter().enumerate() {
+            if node.bundle.is_none() {
+                let _ = writeln!(out, "    {}", node_line(index, node));
+            }
+        }
+        for (number, (name, members)) in self.bundles().into_iter().enumerate() {
+            let _ =
+                writeln!(out, "    subgraph cluster_{number} {{\n        label=\"bundle {}\";", escape(name));
+            for index in members {
+                let _ = writeln!(out, "        {}", node_line(index, &self.nodes[index]));
+            }
+            out.push_str("    }\n");
         }
         for (index, node) in self.nodes.iter().enumerate() {
             for dep in node.deps {

@@ -61,7 +61,7 @@ pub use graph::Graph;
 pub use hand_scope::Scope;
 pub use health::{Check, CheckStatus, HealthReport};
 pub use outcome::Outcome;
-pub use provider::{Provider, ProviderEntry, Provides, Registry, Setup};
+pub use provider::{BundleEntry, Provider, ProviderEntry, Provides, Registry, Setup};
 pub use resolver::Resolver;
 pub use scope::{
     Access, AppScope, AppValue, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, RequestScope,
@@ -79,7 +79,7 @@ pub mod __private {
     pub use crate::health::app_value;
     pub use crate::held::Cell;
     pub use crate::provider::HealthCheck;
-    pub use crate::provider::assert_acyclic;
+    pub use crate::provider::{BundleEntry, assert_acyclic};
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
     pub use crate::slot::{Slot, SlotTable};
     pub use crate::teardown::BoxFuture;

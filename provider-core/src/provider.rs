@@ -120,6 +120,7 @@ pub struct ProviderEntry<R: Registry> {
     deps: &'static [usize],
     uses_request: bool,
     output: fn() -> &'static str,
+    bundle: Option<&'static str>,
     pub(crate) setup: SetupFn<R>,
     /// Only for a provider that can be set up on the spot: the others'
     /// futures are not compiled a second time for it.
@@ -148,11 +149,27 @@ impl<R: Registry> ProviderEntry<R> {
             deps: P::DEPS,
             uses_request: P::USES_REQUEST,
             output: std::any::type_name::<P::Output>,
+            bundle: None,
             setup: crate::resolver::setup_boxed::<R, P>,
             setup_now: if P::SETS_UP_NOW { Some(crate::resolver::setup_now::<R, P>) } else { None },
             is_set: slot_is_set::<R, P::Output>,
             stored: slot_value::<R, P::Output>,
         }
+    }
+
+    /// The same entry, marked as brought in by the bundle `name`
+    /// (`include(..)` in `#[providers(..)]`).
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn in_bundle(self, name: &'static str) -> Self {
+        Self { bundle: Some(name), ..self }
+    }
+
+    /// The bundle that brought the provider in, if it was not listed by
+    /// the registry itself.
+    #[must_use]
+    pub const fn bundle(&self) -> Option<&'static str> {
+        self.bundle
     }
 
     /// Whether the provider's function returns a [`Teardown`](crate::Teardown).
@@ -216,6 +233,25 @@ impl<R: Registry> ProviderEntry<R> {
     pub fn output_type(&self) -> &'static str {
         (self.output)()
     }
+}
+
+/// The entry of provider `P` in registry `R`, which lists it because the
+/// bundle `Self` brought it in (`include(..)` in `#[providers(..)]`).
+///
+/// Implemented for every bundle; `#[providers(..)]` builds a bundle's entries
+/// through it, so that a dependency of `P` that `R` lacks is reported with
+/// the bundle's name ("required for `Storage` to implement `BundleEntry<..>`").
+pub trait BundleEntry<R: Registry, P> {
+    /// The entry.
+    const ENTRY: ProviderEntry<R>;
+}
+
+impl<B, R, P> BundleEntry<R, P> for B
+where
+    R: Registry + Provides<P::Output>,
+    P: Setup<R>,
+{
+    const ENTRY: ProviderEntry<R> = ProviderEntry::of::<P>();
 }
 
 fn slot_is_set<R: Provides<T>, T>(slots: &R::Slots) -> bool {

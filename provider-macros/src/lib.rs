@@ -2,6 +2,7 @@
 //! facade, whose documentation has the guide; the generated code reaches the
 //! runtime through `::axum_providers` (or the path given with `crate = ...`).
 
+mod bundle;
 mod diagnostics;
 mod handler;
 mod provider;
@@ -291,12 +292,54 @@ pub fn provider(args: TokenStream, input: TokenStream) -> TokenStream {
 ///
 /// # Arguments
 ///
-/// After the provider names:
+/// Besides the provider names:
 ///
 /// | argument | meaning |
 /// |---|---|
+/// | `include(Bundle)` | every provider of a [`#[bundle(..)]`](macro@bundle), usually from a library (the built-in integrations are bundles) |
 /// | `autouse = [a, b]` | providers set up for every request, before its handler, whether or not anything asks for them (each must be listed too) |
 /// | `crate = "path"` | where the facade is, when renamed (see [`#[provider]`](macro@provider)) |
+///
+/// ## `include(Bundle)`
+///
+/// The bundle's providers join the list, and are checked with it: a
+/// dependency the bundle needs and the app does not provide, a type provided
+/// by both the app and the bundle, a cycle through the bundle, are compile
+/// errors at `include(..)`. See [`#[bundle(..)]`](macro@bundle) to write one.
+///
+/// ```
+/// mod greetings {
+///     use axum_providers::prelude::*;
+///
+///     pub struct Name(pub String);
+///     pub struct Greeting(pub String);
+///
+///     #[provider]
+///     pub fn greeting(name: Dep<Name>) -> Greeting {
+///         Greeting(format!("hello, {}", name.0))
+///     }
+///
+///     #[bundle(crate::greetings::greeting)]
+///     pub struct Greetings;
+/// }
+///
+/// use axum_providers::prelude::*;
+/// use greetings::{Greeting, Greetings, Name};
+///
+/// #[provider(scope = app)]
+/// fn name() -> Name { Name("ada".into()) } // what the bundle needs
+///
+/// #[providers(name, include(Greetings))]
+/// pub struct AppProviders;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::<AppProviders>::builder().build().await?;
+/// let mut scope = app.scope();
+/// assert_eq!(scope.get::<Greeting>().await?.0, "hello, ada");
+/// # scope.close(Outcome::Success).await?;
+/// # app.shutdown().await?;
+/// # Ok(()) }
+/// ```
 ///
 /// ## `autouse = [..]`
 ///
@@ -410,4 +453,125 @@ pub fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn handler(args: TokenStream, input: TokenStream) -> TokenStream {
     handler::handler(args.into(), input.into()).into()
+}
+
+/// Names a group of providers that an app's registry includes in one
+/// argument, `include(Bundle)` in [`#[providers(..)]`](macro@providers): the
+/// way a library hands out its providers (the facade's sqlx, deadpool-postgres
+/// and Redis integrations are bundles).
+///
+/// ```
+/// mod storage {
+///     // In a library crate, usually; here a module of the same crate.
+///     use axum_providers::prelude::*;
+///
+///     /// Provided by the app that includes the bundle.
+///     pub struct StoreSettings { pub url: String }
+///     pub struct Store { pub url: String }
+///     pub struct Session { pub url: String }
+///
+///     #[provider(scope = app)]
+///     pub fn store(settings: Dep<StoreSettings>) -> Store {
+///         Store { url: settings.url.clone() }
+///     }
+///
+///     #[provider]
+///     pub fn session(store: Dep<Store>) -> Session {
+///         Session { url: store.url.clone() }
+///     }
+///
+///     /// The store and a session per request; needs a `StoreSettings`.
+///     #[bundle(crate::storage::store, crate::storage::session)]
+///     pub struct Storage;
+/// }
+///
+/// use axum_providers::prelude::*;
+/// use storage::{Session, Storage, StoreSettings};
+///
+/// #[provider(scope = app)]
+/// fn settings() -> StoreSettings {
+///     StoreSettings { url: "mem://".into() }
+/// }
+///
+/// #[providers(settings, include(Storage))] // one line for the whole bundle
+/// pub struct AppProviders;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::<AppProviders>::builder().build().await?;
+/// let mut scope = app.scope();
+/// assert_eq!(scope.get::<Session>().await?.url, "mem://");
+/// # scope.close(Outcome::Success).await?;
+/// # app.shutdown().await?;
+/// # Ok(()) }
+/// ```
+///
+/// The bundle's providers are checked in the app's registry as if it listed
+/// them, each mistake reported at `include(..)`: a type the bundle needs and
+/// the app does not provide (`no provider produces `StoreSettings``, with the
+/// bundle's provider that needs it), a type provided by both the app and the
+/// bundle (the two are shown), a dependency cycle through the bundle, a
+/// scope that does not live long enough. [`AppBuilder::override_value`] and
+/// `override_provider` replace a bundle's provider like any other, and
+/// [`Graph`] draws each bundle as a box around its providers.
+///
+/// [`AppBuilder::override_value`]: https://docs.rs/axum-providers/latest/axum_providers/struct.AppBuilder.html#method.override_value
+/// [`Graph`]: https://docs.rs/axum-providers/latest/axum_providers/struct.Graph.html
+///
+/// # Arguments
+///
+/// Comma-separated, in any order, on a unit struct (which names the bundle
+/// in the graph and in the docs; a macro of the same name is generated
+/// beside it, so `use lib::Storage;` brings both):
+///
+/// | argument | meaning |
+/// |---|---|
+/// | `crate::path::to::provider` | a provider of the bundle, by its path from the crate root |
+/// | `include(crate::path::to::Bundle)` | another bundle, whose providers come along |
+///
+/// Paths start at `crate::` because the app, in another crate, reaches the
+/// providers through the bundle (as `$crate::..`); they must be public
+/// there. A bundle of another crate is included by the path of a
+/// re-export: `pub use other_crate::Bundle;`, then
+/// `include(crate::module::Bundle)`. A bundle reached twice (included by the
+/// app and by another bundle) is listed once.
+///
+/// ## `include(..)`
+///
+/// ```
+/// mod cache {
+///     use axum_providers::prelude::*;
+///
+///     pub struct Cache;
+///     pub struct Stats(pub u32);
+///
+///     #[provider(scope = app)]
+///     pub fn cache() -> Cache { Cache }
+///
+///     #[provider]
+///     pub fn stats(_cache: Dep<Cache>) -> Stats { Stats(7) }
+///
+///     #[bundle(crate::cache::cache)]
+///     pub struct CacheOnly;
+///
+///     /// The cache and its statistics.
+///     #[bundle(crate::cache::stats, include(crate::cache::CacheOnly))]
+///     pub struct CacheWithStats;
+/// }
+///
+/// use axum_providers::prelude::*;
+///
+/// #[providers(include(cache::CacheWithStats))]
+/// pub struct AppProviders;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::<AppProviders>::builder().build().await?;
+/// let mut scope = app.scope();
+/// assert_eq!(scope.get::<cache::Stats>().await?.0, 7);
+/// # scope.close(Outcome::Success).await?;
+/// # app.shutdown().await?;
+/// # Ok(()) }
+/// ```
+#[proc_macro_attribute]
+pub fn bundle(args: TokenStream, input: TokenStream) -> TokenStream {
+    bundle::bundle(args.into(), input.into()).into()
 }

@@ -1,44 +1,92 @@
 //! `#[providers(a, b, c)]`: the registry of an app.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{Item, Path, Token};
+use syn::{Item, LitStr, Path, Token};
 
-use crate::diagnostics::{Errors, runtime_path};
+use crate::diagnostics::{Errors, runtime_path, shown};
 use crate::provider::parse_crate_path;
 
-struct RegistryArgs {
+/// One item of the list: a provider, a bundle to include, or a bundle the
+/// bundle's own macro handed back (see `crate::bundle`).
+enum Listed {
+    Provider(Path),
+    /// `include(path)` as written, or `__include(path, origin)` for a
+    /// bundle that an included bundle includes: `origin` is the user's
+    /// `include(..)` that brought it, where its errors are reported.
+    Include {
+        path: Path,
+        origin: Path,
+        nested: bool,
+    },
+    Bundle(ResolvedBundle),
+}
+
+/// `__bundle([origin, path], "Name", "id", [providers], [includes])`: what
+/// a bundle's macro hands back to the registry.
+struct ResolvedBundle {
+    origin: Path,
+    /// The bundle's struct, as the registry reaches it.
+    path: Path,
+    name: LitStr,
+    id: LitStr,
     providers: Vec<Path>,
+    includes: Vec<Path>,
+}
+
+mod kw {
+    syn::custom_keyword!(include);
+    syn::custom_keyword!(__include);
+    syn::custom_keyword!(__bundle);
+    syn::custom_keyword!(__registry);
+}
+
+struct RegistryArgs {
+    listed: Vec<Listed>,
     /// `autouse = [a, b]`: set up for every request before its handler.
     autouse: Vec<Path>,
     krate: Option<Path>,
+    /// `__registry = Name`: the registry's own struct was emitted by an
+    /// earlier expansion (before a bundle's macro was called); this one
+    /// emits its impls only.
+    registry: Option<syn::Ident>,
     errors: Errors,
+}
+
+fn bracketed_paths(input: ParseStream<'_>) -> syn::Result<Vec<Path>> {
+    let content;
+    syn::bracketed!(content in input);
+    Ok(content.parse_terminated(Path::parse, Token![,])?.into_iter().collect())
 }
 
 impl Parse for RegistryArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let mut providers: Vec<Path> = Vec::new();
+        let mut listed: Vec<Listed> = Vec::new();
         let mut autouse: Vec<Path> = Vec::new();
         let mut krate = None;
+        let mut registry = None;
         let mut errors = Errors::default();
+        let key = |path: &Path| quote!(#path).to_string();
         while !input.is_empty() {
-            if input.peek(syn::Ident) && input.peek2(Token![=]) {
+            if input.peek(kw::__registry) && input.peek2(Token![=]) {
+                input.parse::<kw::__registry>()?;
+                input.parse::<Token![=]>()?;
+                registry = Some(input.parse()?);
+            } else if input.peek(syn::Ident) && input.peek2(Token![=]) {
                 let key: syn::Ident = input.parse()?;
                 input.parse::<Token![=]>()?;
                 if key != "autouse" {
                     errors.push(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{key}`: `#[providers(..)]` takes provider names, `autouse = [..]` and `crate = \"path\"`"
+                            "unknown argument `{key}`: `#[providers(..)]` takes provider names, `include(Bundle)`, `autouse = [..]` and `crate = \"path\"`"
                         ),
                     ));
                     let _skipped: syn::Expr = input.parse()?;
                 } else {
-                    let content;
-                    syn::bracketed!(content in input);
-                    let list = content.parse_terminated(Path::parse, Token![,])?;
+                    let list = bracketed_paths(input)?;
                     if !autouse.is_empty() {
                         errors.push(syn::Error::new(key.span(), "duplicate `autouse` argument"));
                     }
@@ -51,13 +99,62 @@ impl Parse for RegistryArgs {
                 if krate.replace(path).is_some() {
                     errors.push(syn::Error::new(token.span, "duplicate `crate` argument"));
                 }
+            } else if input.peek(kw::include) && input.peek2(syn::token::Paren) {
+                input.parse::<kw::include>()?;
+                let content;
+                syn::parenthesized!(content in input);
+                let path: Path = content.parse()?;
+                let twice = listed.iter().any(|seen| {
+                    matches!(seen, Listed::Include { path: seen, nested: false, .. } if key(seen) == key(&path))
+                });
+                if twice {
+                    errors.push(syn::Error::new(
+                        path.span(),
+                        format!("bundle `{}` is included twice", shown(&path)),
+                    ));
+                } else {
+                    listed.push(Listed::Include { origin: path.clone(), path, nested: false });
+                }
+            } else if input.peek(kw::__include) && input.peek2(syn::token::Paren) {
+                input.parse::<kw::__include>()?;
+                let content;
+                syn::parenthesized!(content in input);
+                let path: Path = content.parse()?;
+                content.parse::<Token![,]>()?;
+                let origin: Path = content.parse()?;
+                listed.push(Listed::Include { path, origin, nested: true });
+            } else if input.peek(kw::__bundle) && input.peek2(syn::token::Paren) {
+                input.parse::<kw::__bundle>()?;
+                let content;
+                syn::parenthesized!(content in input);
+                let (origin, path) = {
+                    let paths;
+                    syn::bracketed!(paths in content);
+                    let origin = paths.parse::<Path>()?;
+                    paths.parse::<Token![,]>()?;
+                    (origin, paths.parse::<Path>()?)
+                };
+                content.parse::<Token![,]>()?;
+                let name: LitStr = content.parse()?;
+                content.parse::<Token![,]>()?;
+                let id: LitStr = content.parse()?;
+                content.parse::<Token![,]>()?;
+                let providers = bracketed_paths(&content)?;
+                content.parse::<Token![,]>()?;
+                let includes = bracketed_paths(&content)?;
+                listed.push(Listed::Bundle(ResolvedBundle { origin, path, name, id, providers, includes }));
             } else {
                 let path: Path = input.parse()?;
-                let key = quote!(#path).to_string();
-                if providers.iter().any(|seen| quote!(#seen).to_string() == key) {
-                    errors.push(syn::Error::new(path.span(), format!("provider `{key}` is listed twice")));
+                let twice = listed
+                    .iter()
+                    .any(|seen| matches!(seen, Listed::Provider(seen) if key(seen) == key(&path)));
+                if twice {
+                    errors.push(syn::Error::new(
+                        path.span(),
+                        format!("provider `{}` is listed twice", key(&path)),
+                    ));
                 } else {
-                    providers.push(path);
+                    listed.push(Listed::Provider(path));
                 }
             }
             if input.is_empty() {
@@ -65,74 +162,234 @@ impl Parse for RegistryArgs {
             }
             input.parse::<Token![,]>()?;
         }
-        Ok(Self { providers, autouse, krate, errors })
+        Ok(Self { listed, autouse, krate, registry, errors })
     }
+}
+
+impl ToTokens for Listed {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        tokens.extend(match self {
+            Self::Provider(path) => quote!(#path),
+            Self::Include { path, nested: false, .. } => quote!(include(#path)),
+            Self::Include { path, origin, nested: true } => quote!(__include(#path, #origin)),
+            Self::Bundle(ResolvedBundle { origin, path, name, id, providers, includes }) => {
+                quote!(__bundle([#origin, #path], #name, #id, [#(#providers),*], [#(#includes),*]))
+            }
+        });
+    }
+}
+
+impl RegistryArgs {
+    /// The arguments other than the list, as written.
+    fn settings(&self, registry: &syn::Ident) -> TokenStream {
+        let autouse = &self.autouse;
+        let autouse = (!autouse.is_empty()).then(|| quote!(autouse = [#(#autouse),*],));
+        let krate = self.krate.as_ref().map(|krate| quote!(crate = #krate,));
+        quote!(#autouse #krate __registry = #registry)
+    }
+
+    /// Moves the includes of every bundle handed back into the list, right
+    /// after it, and drops a bundle already in the list (included by two
+    /// others, or by one it includes).
+    fn flatten_bundles(&mut self) {
+        let mut seen: Vec<String> = Vec::new();
+        let mut flat = Vec::with_capacity(self.listed.len());
+        for listed in std::mem::take(&mut self.listed) {
+            match listed {
+                Listed::Bundle(mut bundle) => {
+                    let id = bundle.id.value();
+                    if seen.contains(&id) {
+                        continue;
+                    }
+                    seen.push(id);
+                    let includes = std::mem::take(&mut bundle.includes);
+                    let origin = bundle.origin.clone();
+                    flat.push(Listed::Bundle(bundle));
+                    flat.extend(includes.into_iter().map(|path| Listed::Include {
+                        path,
+                        origin: origin.clone(),
+                        nested: true,
+                    }));
+                }
+                other => flat.push(other),
+            }
+        }
+        self.listed = flat;
+    }
+}
+
+/// One provider of the registry's table.
+struct Entry {
+    path: Path,
+    /// Where its errors are reported: the provider's name, or the user's
+    /// `include(..)` that brought it.
+    span: Span,
+    /// The bundle that brought it in: its name, and the name its struct is
+    /// imported under.
+    bundle: Option<(LitStr, syn::Ident)>,
+}
+
+/// `path` with the location of every token moved to `span`, its meaning
+/// (`$crate`, hygiene) kept.
+fn located_at(path: &Path, span: Span) -> Path {
+    fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
+        tokens
+            .into_iter()
+            .map(|tree| match tree {
+                TokenTree::Group(group) => {
+                    let mut moved =
+                        proc_macro2::Group::new(group.delimiter(), relocate(group.stream(), span));
+                    moved.set_span(group.span().located_at(span));
+                    TokenTree::Group(moved)
+                }
+                mut other => {
+                    other.set_span(other.span().located_at(span));
+                    other
+                }
+            })
+            .collect()
+    }
+    let tokens = relocate(path.to_token_stream(), span);
+    syn::parse2(tokens).unwrap_or_else(|_| path.clone())
+}
+
+/// The span of a bundle's errors: its name in the user's `include(..)`.
+fn origin_span(origin: &Path) -> Span {
+    origin.segments.last().map_or_else(|| origin.span(), |segment| segment.ident.span())
 }
 
 pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let args = match syn::parse2::<RegistryArgs>(args) {
+    let mut args = match syn::parse2::<RegistryArgs>(args) {
         Ok(args) => args,
         Err(error) => {
             errors.push(error);
             return with_errors(input, &errors);
         }
     };
-    errors.extend(args.errors);
-    let item = match syn::parse2::<Item>(input.clone()) {
-        Ok(Item::Struct(item)) => item,
-        Ok(other) => {
-            errors.push(syn::Error::new(
-                other.span(),
-                "`#[providers(..)]` goes on a unit struct that names the app's providers: `pub struct AppProviders;`",
-            ));
-            return with_errors(input, &errors);
-        }
-        Err(error) => {
-            errors.push(error);
-            return with_errors(input, &errors);
+    errors.extend(std::mem::take(&mut args.errors));
+    // A later expansion, called back by a bundle's macro: the struct was
+    // emitted (and checked) by the first one.
+    let (item, registry) = match args.registry.clone() {
+        Some(registry) => (None, registry),
+        None => {
+            let item = match syn::parse2::<Item>(input.clone()) {
+                Ok(Item::Struct(item)) => item,
+                Ok(other) => {
+                    errors.push(syn::Error::new(
+                        other.span(),
+                        "`#[providers(..)]` goes on a unit struct that names the app's providers: `pub struct AppProviders;`",
+                    ));
+                    return with_errors(input, &errors);
+                }
+                Err(error) => {
+                    errors.push(error);
+                    return with_errors(input, &errors);
+                }
+            };
+            if !matches!(item.fields, syn::Fields::Unit) {
+                errors.push(syn::Error::new(
+                    item.fields.span(),
+                    "`#[providers(..)]` goes on a unit struct: `pub struct AppProviders;`",
+                ));
+            }
+            if let Some(param) = item.generics.params.first() {
+                errors.push(syn::Error::new(param.span(), "a providers registry cannot be generic"));
+            }
+            let registry = item.ident.clone();
+            (Some(item), registry)
         }
     };
-    if !matches!(item.fields, syn::Fields::Unit) {
-        errors.push(syn::Error::new(
-            item.fields.span(),
-            "`#[providers(..)]` goes on a unit struct: `pub struct AppProviders;`",
-        ));
-    }
-    if let Some(param) = item.generics.params.first() {
-        errors.push(syn::Error::new(param.span(), "a providers registry cannot be generic"));
-    }
     let key = |path: &Path| quote!(#path).to_string();
-    let mut autouse_indexes = Vec::new();
+    let own = |path: &Path| {
+        args.listed.iter().any(|listed| matches!(listed, Listed::Provider(p) if key(p) == key(path)))
+    };
     for path in &args.autouse {
-        match args.providers.iter().position(|provider| key(provider) == key(path)) {
-            Some(index) => autouse_indexes.push(index),
-            None => errors.push(syn::Error::new(
+        if !own(path) {
+            errors.push(syn::Error::new(
                 path.span(),
                 format!("`{}` is not listed: list it with the other providers, then in `autouse`", key(path)),
-            )),
+            ));
         }
     }
     if !errors.is_empty() {
-        return with_errors(input, &errors);
+        return with_errors(item.map(ToTokens::into_token_stream).unwrap_or_default(), &errors);
+    }
+    let krate = runtime_path(args.krate.as_ref());
+
+    args.flatten_bundles();
+    if let Some(position) = args.listed.iter().position(|listed| matches!(listed, Listed::Include { .. })) {
+        // Ask the bundle's macro for its providers: it calls this attribute
+        // again, with the list it was given and its own `__bundle(..)` in
+        // place of the include.
+        let (before, rest) = args.listed.split_at(position);
+        let (Some(Listed::Include { path, origin, .. }), after) =
+            (rest.first(), rest.get(1..).unwrap_or_default())
+        else {
+            return TokenStream::new();
+        };
+        let settings = args.settings(&registry);
+        return quote! {
+            #item
+
+            #path! {
+                [#krate::providers]
+                [#(#before,)*]
+                [#origin, #path]
+                [#(, #after)*, #settings]
+                const _: () = ();
+            }
+        };
     }
 
-    let krate = runtime_path(args.krate.as_ref());
+    let mut entries = Vec::new();
+    let mut bundle_imports = Vec::new();
+    for listed in &args.listed {
+        match listed {
+            Listed::Provider(path) => {
+                entries.push(Entry { path: path.clone(), span: path.span(), bundle: None })
+            }
+            Listed::Bundle(bundle) => {
+                let span = origin_span(&bundle.origin);
+                let name = LitStr::new(&bundle.name.value(), span);
+                let bundle_path = located_at(&bundle.path, span);
+                let alias = syn::Ident::new(&format!("__bundle{}", bundle_imports.len()), span);
+                bundle_imports.push(quote_spanned! {span=> use #bundle_path as #alias; });
+                entries.extend(bundle.providers.iter().map(|path| Entry {
+                    path: located_at(path, span),
+                    span,
+                    bundle: Some((name.clone(), alias.clone())),
+                }));
+            }
+            Listed::Include { .. } => {}
+        }
+    }
+    let autouse_indexes = args.autouse.iter().filter_map(|path| {
+        entries.iter().position(|entry| entry.bundle.is_none() && key(&entry.path) == key(path))
+    });
+
     let private = quote!(#krate::__private);
-    let registry = &item.ident;
-    let imports = args.providers.iter().enumerate().map(|(index, provider)| {
-        let module = entry_module(index, provider.span());
-        quote_spanned! {provider.span()=> use #provider::__output as #module; }
+    let imports = entries.iter().enumerate().map(|(index, entry)| {
+        let module = entry_module(index, entry.span);
+        let provider = &entry.path;
+        quote_spanned! {entry.span=> use #provider::__output as #module; }
     });
-    let entries = args.providers.iter().enumerate().map(|(index, provider)| {
-        let provider = marker_path(index, provider);
-        quote_spanned! {provider.span()=> #private::ProviderEntry::<#registry>::of::<#provider>() }
+    let table = entries.iter().enumerate().map(|(index, entry)| {
+        let provider = marker_path(index, entry.span);
+        match &entry.bundle {
+            None => quote_spanned! {entry.span=> #private::ProviderEntry::<#registry>::of::<#provider>() },
+            // Through the bundle's struct: a dependency the registry lacks
+            // is reported with "required for `Bundle` to implement ..".
+            Some((name, bundle)) => quote_spanned! {entry.span=>
+                <#bundle as #private::BundleEntry<#registry, #provider>>::ENTRY.in_bundle(#name)
+            },
+        }
     });
-    let provides = args.providers.iter().enumerate().map(|(index, provider)| {
+    let provides = entries.iter().enumerate().map(|(index, entry)| {
         let field = syn::Index::from(index);
-        let output = output_path(index, provider);
-        let provider = marker_path(index, provider);
-        quote_spanned! {provider.span()=>
+        let output = output_path(index, entry.span);
+        let provider = marker_path(index, entry.span);
+        quote_spanned! {entry.span=>
             impl #private::Provides<#output> for #registry {
                 type Scope = <#private::ScopeId<{
                     <<#provider as #private::Provider>::Scope as #private::ScopeMarker>::ID
@@ -150,11 +407,11 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
             }
         }
     });
-    let slot_types = args.providers.iter().enumerate().map(|(index, provider)| {
-        let output = output_path(index, provider);
-        quote_spanned! {provider.span()=> #private::Slot<<#registry as #private::Provides<#output>>::Cell> }
+    let slot_types = entries.iter().enumerate().map(|(index, entry)| {
+        let output = output_path(index, entry.span);
+        quote_spanned! {entry.span=> #private::Slot<<#registry as #private::Provides<#output>>::Cell> }
     });
-    let empty_slots = args.providers.iter().map(|_| quote!(#private::Slot::new()));
+    let empty_slots = entries.iter().map(|_| quote!(#private::Slot::new()));
     // Evaluated at compile time (`cargo check` included): a dependency cycle
     // fails here, at the registry, naming the cycle.
     let acyclic = quote_spanned! {registry.span()=>
@@ -166,6 +423,7 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
         #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
         const _: () = {
             #(#imports)*
+            #(#bundle_imports)*
 
             /// One slot per provider, in the order of the list.
             pub struct __Slots(#(#slot_types),*);
@@ -177,7 +435,7 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
             }
 
             impl #private::Registry for #registry {
-                const PROVIDERS: &'static [#private::ProviderEntry<Self>] = &[#(#entries),*];
+                const PROVIDERS: &'static [#private::ProviderEntry<Self>] = &[#(#table),*];
                 const AUTOUSE: &'static [usize] = &[#(#autouse_indexes),*];
                 type Slots = __Slots;
             }
@@ -190,21 +448,21 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
 /// The name under which the registry imports the module `#[provider]` emits
 /// beside the function of its entry `index` (see
 /// `provider::expand::named_module`).
-fn entry_module(index: usize, span: proc_macro2::Span) -> syn::Ident {
+fn entry_module(index: usize, span: Span) -> syn::Ident {
     syn::Ident::new(&format!("__entry{index}"), span)
 }
 
 /// The alias of the type the provider of entry `index` produces.
-fn output_path(index: usize, provider: &Path) -> TokenStream {
-    let module = entry_module(index, provider.span());
-    quote_spanned!(provider.span()=> #module::__Output)
+fn output_path(index: usize, span: Span) -> TokenStream {
+    let module = entry_module(index, span);
+    quote_spanned!(span=> #module::__Output)
 }
 
 /// The marker of the provider of entry `index`, which the runtime's traits are
 /// implemented for.
-fn marker_path(index: usize, provider: &Path) -> TokenStream {
-    let module = entry_module(index, provider.span());
-    quote_spanned!(provider.span()=> #module::__Provider)
+fn marker_path(index: usize, span: Span) -> TokenStream {
+    let module = entry_module(index, span);
+    quote_spanned!(span=> #module::__Provider)
 }
 
 fn with_errors(item: TokenStream, errors: &Errors) -> TokenStream {

@@ -22,12 +22,8 @@ fn settings() -> DatabaseSettings {
     DatabaseSettings::new("postgres://postgres@127.0.0.1:5432/postgres")
 }
 
-#[providers(
-    settings,
-    axum_providers::deadpool_postgres::pool,
-    axum_providers::deadpool_postgres::client,
-    axum_providers::deadpool_postgres::transaction
-)]
+/// The deadpool-postgres bundle: pool, client, transaction.
+#[providers(settings, include(axum_providers::deadpool_postgres::DeadpoolProviders))]
 struct PoolProviders;
 
 #[handler(PoolProviders)]

@@ -25,12 +25,9 @@ fn settings() -> DatabaseSettings {
     DatabaseSettings::new("postgres://postgres@127.0.0.1:5432/postgres")
 }
 
-#[providers(
-    settings,
-    axum_providers::sqlx::postgres::pool,
-    axum_providers::sqlx::postgres::transaction,
-    axum_providers::sqlx::postgres::lazy_transaction
-)]
+/// The sqlx PostgreSQL bundle: pool, connection, transaction, lazy
+/// transaction, on the settings above.
+#[providers(settings, include(axum_providers::sqlx::postgres::PostgresProviders))]
 struct DbProviders;
 
 type Tx = DepMut<Transaction<'static, Postgres>>;

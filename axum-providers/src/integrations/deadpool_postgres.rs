@@ -24,7 +24,8 @@
 //!     DatabaseSettings::new("postgres://postgres@127.0.0.1:5432/postgres").max_connections(16)
 //! }
 //!
-//! #[providers(database, axum_providers::deadpool_postgres::pool, axum_providers::deadpool_postgres::transaction)]
+//! // The three providers in one line: `pool`, `client` and `transaction`.
+//! #[providers(database, include(axum_providers::deadpool_postgres::DeadpoolProviders))]
 //! struct AppProviders;
 //!
 //! #[handler(AppProviders)]
@@ -212,3 +213,14 @@ pub async fn transaction(
         },
     ))
 }
+
+/// Every provider of this module in one line, `include(DeadpoolProviders)` in
+/// `#[providers(..)]`: [`pool()`], [`client()`] and [`transaction()`]. It
+/// needs a [`DatabaseSettings`] from your providers; the request-scoped ones
+/// are set up only when asked for.
+#[crate::bundle(
+    crate::deadpool_postgres::pool,
+    crate::deadpool_postgres::client,
+    crate::deadpool_postgres::transaction
+)]
+pub struct DeadpoolProviders;

@@ -26,7 +26,8 @@
 //!     RedisSettings::new("redis://127.0.0.1:6379")
 //! }
 //!
-//! #[providers(redis_settings, axum_providers::redis::client, axum_providers::redis::connection)]
+//! // `client` and `connection` in one line.
+//! #[providers(redis_settings, include(axum_providers::redis::RedisProviders))]
 //! struct AppProviders;
 //!
 //! #[handler(AppProviders)]
@@ -129,6 +130,12 @@ pub fn client(settings: Dep<RedisSettings>) -> Result<redis::Client, RedisFailur
 pub async fn connection(client: Dep<redis::Client>) -> Result<ConnectionManager, RedisFailure> {
     Ok(client.get_connection_manager().await?)
 }
+
+/// Both providers of this module in one line, `include(RedisProviders)` in
+/// `#[providers(..)]`: [`client()`] and [`connection()`]. It needs a
+/// [`RedisSettings`] from your providers.
+#[crate::bundle(crate::redis::client, crate::redis::connection)]
+pub struct RedisProviders;
 
 async fn ping(connection: &ConnectionManager) -> Result<(), RedisFailure> {
     let mut connection = connection.clone();

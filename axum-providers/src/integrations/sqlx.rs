@@ -16,8 +16,10 @@
 //! [databases](crate::guide::databases) page).
 //!
 //! The pool's settings come from your configuration: write a provider of
-//! [`DatabaseSettings`] (usually from your own config provider), then list
-//! the providers you use next to yours:
+//! [`DatabaseSettings`] (usually from your own config provider), then include
+//! the database's bundle (`postgres::PostgresProviders`,
+//! `sqlite::SqliteProviders`, `any::AnyProviders`: all four providers in one
+//! line) or list the providers you use next to yours:
 //!
 //! ```no_run
 //! # #[cfg(feature = "sqlx-postgres")] mod example {
@@ -39,7 +41,7 @@
 //!         .acquire_timeout(std::time::Duration::from_secs(2))
 //! }
 //!
-//! #[providers(config, database, axum_providers::sqlx::postgres::pool, axum_providers::sqlx::postgres::transaction)]
+//! #[providers(config, database, include(axum_providers::sqlx::postgres::PostgresProviders))]
 //! pub struct AppProviders;
 //!
 //! #[handler(AppProviders)]
@@ -480,6 +482,18 @@ pub mod postgres {
     sqlx_providers!(Postgres, PgPool, PgPoolOptions, "PostgreSQL",
         names: "sqlx::postgres::pool", "sqlx::postgres::connection", "sqlx::postgres::transaction", "sqlx::postgres::lazy_transaction"
     );
+
+    /// Every provider of this module in one line, `include(PostgresProviders)` in
+    /// `#[providers(..)]`: [`pool()`], [`connection()`], [`transaction()`] and
+    /// [`lazy_transaction()`]. It needs a [`DatabaseSettings`] from your
+    /// providers; request-scoped ones are set up only when asked for.
+    #[crate::bundle(
+        crate::sqlx::postgres::pool,
+        crate::sqlx::postgres::connection,
+        crate::sqlx::postgres::transaction,
+        crate::sqlx::postgres::lazy_transaction
+    )]
+    pub struct PostgresProviders;
     fn install_drivers() {}
 
     /// The session settings of a new connection.
@@ -497,6 +511,18 @@ pub mod sqlite {
     sqlx_providers!(Sqlite, SqlitePool, SqlitePoolOptions, "SQLite",
         names: "sqlx::sqlite::pool", "sqlx::sqlite::connection", "sqlx::sqlite::transaction", "sqlx::sqlite::lazy_transaction"
     );
+
+    /// Every provider of this module in one line, `include(SqliteProviders)` in
+    /// `#[providers(..)]`: [`pool()`], [`connection()`], [`transaction()`] and
+    /// [`lazy_transaction()`]. It needs a [`DatabaseSettings`] from your
+    /// providers; request-scoped ones are set up only when asked for.
+    #[crate::bundle(
+        crate::sqlx::sqlite::pool,
+        crate::sqlx::sqlite::connection,
+        crate::sqlx::sqlite::transaction,
+        crate::sqlx::sqlite::lazy_transaction
+    )]
+    pub struct SqliteProviders;
     fn install_drivers() {}
 
     /// The session settings of a new connection.
@@ -514,6 +540,18 @@ pub mod any {
     sqlx_providers!(Any, AnyPool, AnyPoolOptions, "`Any` (PostgreSQL or SQLite)",
         names: "sqlx::any::pool", "sqlx::any::connection", "sqlx::any::transaction", "sqlx::any::lazy_transaction"
     );
+
+    /// Every provider of this module in one line, `include(AnyProviders)` in
+    /// `#[providers(..)]`: [`pool()`], [`connection()`], [`transaction()`] and
+    /// [`lazy_transaction()`]. It needs a [`DatabaseSettings`] from your
+    /// providers; request-scoped ones are set up only when asked for.
+    #[crate::bundle(
+        crate::sqlx::any::pool,
+        crate::sqlx::any::connection,
+        crate::sqlx::any::transaction,
+        crate::sqlx::any::lazy_transaction
+    )]
+    pub struct AnyProviders;
     fn install_drivers() {
         sqlx::any::install_default_drivers();
     }

@@ -82,13 +82,8 @@ async fn subscription(
 }
 
 /// The providers of the feed.
-#[providers(
-    config,
-    redis_settings,
-    axum_providers::redis::client,
-    axum_providers::redis::connection,
-    subscription
-)]
+/// Redis's client and connection come in one line, as the Redis bundle.
+#[providers(config, redis_settings, subscription, include(axum_providers::redis::RedisProviders))]
 pub struct LiveProviders;
 
 #[handler(LiveProviders)]

@@ -2,11 +2,13 @@
 //!
 //! - `config` (app): settings from the environment;
 //! - `database` (app): the pool settings, from `config`;
-//! - `axum_providers::sqlx::any::pool` (app): the pool, SQLite or PostgreSQL by URL;
 //! - `schema` (app): creates the table at startup;
 //! - `current_user` (request): the user of the bearer token, or `401`;
-//! - `axum_providers::sqlx::any::transaction` (request, exclusive): committed
-//!   before the response when the request succeeded, rolled back otherwise.
+//! - `include(axum_providers::sqlx::any::AnyProviders)`: the sqlx bundle, in
+//!   one line: `pool` (app), the pool, SQLite or PostgreSQL by URL, and
+//!   `transaction` (request, exclusive), committed before the response when
+//!   the request succeeded, rolled back otherwise (with `connection` and
+//!   `lazy_transaction`, unused here).
 //!
 //! Handlers ask for `Dep<User>` and `DepMut<Transaction<'static, Any>>`;
 //! validation errors answer `422`, unknown notes `404`, a database that does
@@ -154,14 +156,9 @@ fn current_user(headers: HeaderMap, config: Dep<Config>) -> Result<User, ApiErro
 }
 
 /// The providers of the notes app.
-#[providers(
-    config,
-    database,
-    axum_providers::sqlx::any::pool,
-    schema,
-    current_user,
-    axum_providers::sqlx::any::transaction
-)]
+/// The database's providers (pool, connection, transactions) come in one
+/// line, as the sqlx `Any` bundle.
+#[providers(config, database, schema, current_user, include(axum_providers::sqlx::any::AnyProviders))]
 pub struct NotesProviders;
 
 /// A note, as stored and as answered.
