@@ -347,3 +347,16 @@ async fn a_client_that_sends_no_body_holds_no_connection() {
     server.await.expect("server task").expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+/// The graph in the README is the one `cargo run -p notes -- --graph` prints.
+#[test]
+fn the_readme_shows_the_graph_the_example_prints() {
+    let readme = include_str!("../../README.md");
+    let printed = axum_providers::Graph::of::<notes::NotesProviders>().mermaid();
+    let shown = readme
+        .split("```mermaid\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a mermaid block");
+    assert_eq!(shown, printed);
+}
