@@ -45,9 +45,9 @@ pub use axum_providers_axum::{
     quiet_handler_panics, readiness, serve,
 };
 pub use axum_providers_core::{
-    App, AppBuilder, BoxError, BuildError, Cancellation, Cancelled, Check, CheckStatus, Dep, DepMut, Graph,
-    HealthReport, Lazy, Outcome, ProviderError, ProviderRejection, ProviderState, Providers, Respond, Scope,
-    Teardown, TeardownError, TeardownErrors, Together,
+    App, AppBuilder, BoxError, BuildError, Cancellation, Cancelled, CauseLogged, Check, CheckStatus, Dep,
+    DepMut, Graph, HealthReport, Lazy, Outcome, ProviderError, ProviderRejection, ProviderState, Providers,
+    Respond, Scope, Teardown, TeardownError, TeardownErrors, Together,
 };
 pub use axum_providers_macros::{bundle, handler, provider, providers};
 

@@ -366,10 +366,42 @@ impl ProviderRejection {
     }
 }
 
+/// In a response's extensions: the response's cause was logged (at error
+/// level) when the response was made.
+///
+/// A provider's error whose `IntoResponse` logs its cause puts it in the
+/// response it makes; the rejection of that provider then logs it at debug
+/// level only, so the failure is logged once. The database errors of this
+/// crate do (`DatabaseError`, for a `5xx`).
+///
+/// ```
+/// use axum::http::StatusCode;
+/// use axum::response::{IntoResponse, Response};
+/// use axum_providers::CauseLogged;
+///
+/// #[derive(Debug)]
+/// pub struct QueueDown(String);
+///
+/// impl IntoResponse for QueueDown {
+///     fn into_response(self) -> Response {
+///         tracing::error!(cause = %self.0, "the queue is down");
+///         let mut response = (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
+///         response.extensions_mut().insert(CauseLogged);
+///         response
+///     }
+/// }
+/// # fn main() { assert!(QueueDown("refused".into()).into_response().extensions().get::<CauseLogged>().is_some()); }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CauseLogged;
+
 impl From<ProviderError> for ProviderRejection {
     fn from(mut error: ProviderError) -> Self {
         let response = error.take_response().and_then(|payload| payload.downcast::<Response>().ok());
         match &response {
+            Some(response) if response.extensions().get::<CauseLogged>().is_some() => {
+                tracing::debug!(provider = error.provider(), status = response.status().as_u16(), "{error}");
+            }
             Some(response) if response.status().is_client_error() => {
                 tracing::info!(provider = error.provider(), status = response.status().as_u16(), "{error}");
             }

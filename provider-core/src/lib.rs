@@ -56,7 +56,9 @@ pub use error::{
     BoxError, BuildError, ProviderError, Respond, ResponsePayload, TeardownError, TeardownErrors,
 };
 #[cfg(feature = "axum")]
-pub use extract::{Lazy, ProviderRejection, ProviderState, Providers, Together, internal_error_response};
+pub use extract::{
+    CauseLogged, Lazy, ProviderRejection, ProviderState, Providers, Together, internal_error_response,
+};
 pub use graph::Graph;
 pub use hand_scope::Scope;
 pub use health::{Check, CheckStatus, HealthReport};

@@ -45,7 +45,16 @@ fn third(_second: Dep<Second>) -> Teardown<Third> {
     Teardown::new(Third, |_, _| async { Err(std::io::Error::other("third broke")) })
 }
 
-#[providers(tx, secret, first, second, third)]
+struct Rows;
+
+#[provider]
+async fn rows() -> Result<Rows, axum_providers::sqlx::DatabaseError> {
+    Err(axum_providers::sqlx::DatabaseError::failed(std::io::Error::other(
+        "relation \"notes\" does not exist",
+    )))
+}
+
+#[providers(tx, secret, first, second, third, rows)]
 struct AppProviders;
 
 // Without `#[handler]`, which rejects two `DepMut<Tx>` at compile time.
@@ -55,6 +64,11 @@ async fn twice(_a: DepMut<Tx>, _b: DepMut<Tx>) -> &'static str {
 
 #[handler(AppProviders)]
 async fn leak(_secret: Dep<Secret>) -> &'static str {
+    "unreachable"
+}
+
+#[handler(AppProviders)]
+async fn database(_rows: Dep<Rows>) -> &'static str {
     "unreachable"
 }
 
@@ -90,6 +104,7 @@ async fn errors_reach_the_logs_with_provider_names_and_never_the_client() {
         .route("/twice", get(twice))
         .route("/leak", get(leak))
         .route("/three", get(three))
+        .route("/database", get(database))
         .with_providers(&app);
 
     let (status, body) = call(&router, "/twice").await;
@@ -102,6 +117,14 @@ async fn errors_reach_the_logs_with_provider_names_and_never_the_client() {
     assert_eq!((status, body.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "internal server error"));
     let logs = captured.text();
     assert!(logs.contains("provider `secret` failed: database password rejected for user app_rw"), "{logs}");
+
+    // A database error from a provider: logged once, by the error itself.
+    let (status, body) = call(&router, "/database").await;
+    assert_eq!((status, body.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "internal server error"));
+    let logs = captured.text();
+    let logged: Vec<_> = logs.lines().filter(|line| line.contains("does not exist")).collect();
+    assert_eq!(logged.len(), 1, "{logs}");
+    assert!(logged[0].contains("ERROR"), "{logs}");
 
     let (status, _) = call(&router, "/three").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);

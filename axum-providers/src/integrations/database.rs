@@ -325,9 +325,11 @@ impl IntoResponse for DatabaseError {
     /// The response of the failure class; a `5xx` is logged with its cause
     /// (at error level), which the body never shows.
     fn into_response(self) -> Response {
-        let response = self.response();
+        let mut response = self.response();
         if response.status().is_server_error() {
             tracing::error!(status = response.status().as_u16(), "{self}");
+            // A provider's rejection does not log it a second time.
+            response.extensions_mut().insert(crate::CauseLogged);
         }
         response
     }
