@@ -173,7 +173,7 @@ where
 /// axum extracts a handler's arguments one after the other, so three
 /// `Dep<T>` arguments whose providers each wait 100 ms take 300 ms. In front of
 /// them, `Together` makes it about 100 ms; the arguments then find their
-/// values ready. [`#[handler]`](crate) adds it for you, before a handler's
+/// values ready. `#[handler]` adds it for you, before a handler's
 /// first provided argument, when the handler takes two or more. Each value is
 /// still set up once per request, and torn down in the reverse order of
 /// setup completion (a value always after those that depend on it). Setups
