@@ -13,9 +13,11 @@
 //! and a setup starts once everything it asks for is in its slot.
 //!
 //! Two kinds of setup wait for each other instead of running side by side:
-//! those that use the request's head (an extractor or a borrowed part of the
-//! request, which one setup at a time may hold), and those that borrow an
-//! exclusive value (`DepMut<T>`, which one consumer at a time may hold).
+//! those that use the request's head, which one setup at a time may hold (a
+//! provider with extractors gives it back once they ran,
+//! [`Resolver::done_with_request`]; one that borrows a part of the request
+//! keeps it to the end), and those that borrow an exclusive value
+//! (`DepMut<T>`, which one consumer at a time may hold).
 //!
 //! Teardown order stays the reverse of setup: a value's teardown entry is
 //! recorded when its setup completes, so values are torn down in the reverse
