@@ -65,25 +65,34 @@ async fn flags(pool: Dep<PgPool>) -> Result<Flags, DatabaseError> {
 )]
 struct AppProviders;
 
-#[handler(AppProviders)]
-async fn page(
-    profile: Dep<Profile>,
-    flags: Dep<Flags>,
-    mut tx: DepMut<Transaction<'static, Postgres>>,
+/// `SELECT 1` in the transaction, and whether the two lookups overlapped.
+async fn answer(
+    profile: &Profile,
+    flags: &Flags,
+    tx: &mut Transaction<'static, Postgres>,
 ) -> Result<String, DatabaseError> {
     let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut **tx).await?;
     let overlap = profile.0.overlaps(flags.0);
     Ok(format!("{one} {overlap}"))
 }
 
+/// Under `#[handler]`: the three are set up together.
+#[handler(AppProviders)]
+async fn page(
+    profile: Dep<Profile>,
+    flags: Dep<Flags>,
+    mut tx: DepMut<Transaction<'static, Postgres>>,
+) -> Result<String, DatabaseError> {
+    answer(&profile, &flags, &mut tx).await
+}
+
+/// The same without the attribute: one after the other.
 async fn page_in_turn(
     profile: Dep<Profile>,
     flags: Dep<Flags>,
     mut tx: DepMut<Transaction<'static, Postgres>>,
 ) -> Result<String, DatabaseError> {
-    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut **tx).await?;
-    let overlap = profile.0.overlaps(flags.0);
-    Ok(format!("{one} {overlap}"))
+    answer(&profile, &flags, &mut tx).await
 }
 
 async fn get_body(router: &Router, path: &str) -> (StatusCode, String, Duration) {
