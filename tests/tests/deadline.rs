@@ -161,6 +161,11 @@ async fn a_cut_is_logged_once_at_warn_with_the_method_the_path_and_the_deadline(
         .with_max_level(tracing::Level::INFO)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Under `cargo test` the other tests of this file run on other threads
+    // without a subscriber: one of them may register the `warn!` callsite
+    // first, and its cached interest ("nobody listens") would drop this
+    // test's line. Recomputed now that this subscriber is live.
+    tracing::callsite::rebuild_interest_cache();
     let (app, _journal) = slow_provider::app(Some(Duration::from_millis(100))).await;
     let router = slow_provider::router(&app);
 
