@@ -131,8 +131,16 @@ mod slow_provider {
     }
 }
 
+/// Every test here cuts a request, which logs at one `warn!` callsite. Run in
+/// one process (`cargo test`), a test without a subscriber can register that
+/// callsite while the logging test's thread-local subscriber is not yet
+/// known, and the callsite's cached interest then drops the logging test's
+/// line (1 to 5 runs in 8 failed): they take turns.
+static CUT_LOG: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn a_slow_provider_is_cut_at_the_deadline_and_the_values_before_it_see_timed_out() {
+    let _turn = CUT_LOG.lock().await;
     let (app, journal) = slow_provider::app(Some(Duration::from_millis(300))).await;
     let router = slow_provider::router(&app);
 
@@ -153,6 +161,7 @@ async fn a_slow_provider_is_cut_at_the_deadline_and_the_values_before_it_see_tim
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_cut_is_logged_once_at_warn_with_the_method_the_path_and_the_deadline() {
+    let _turn = CUT_LOG.lock().await;
     let captured = axum_providers_tests::Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -161,10 +170,7 @@ async fn a_cut_is_logged_once_at_warn_with_the_method_the_path_and_the_deadline(
         .with_max_level(tracing::Level::INFO)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    // Under `cargo test` the other tests of this file run on other threads
-    // without a subscriber: one of them may register the `warn!` callsite
-    // first, and its cached interest ("nobody listens") would drop this
-    // test's line. Recomputed now that this subscriber is live.
+    // The callsite's cached interest, recomputed with this subscriber (see `CUT_LOG`).
     tracing::callsite::rebuild_interest_cache();
     let (app, _journal) = slow_provider::app(Some(Duration::from_millis(100))).await;
     let router = slow_provider::router(&app);
@@ -181,6 +187,7 @@ async fn a_cut_is_logged_once_at_warn_with_the_method_the_path_and_the_deadline(
 
 #[tokio::test]
 async fn a_handler_cut_at_the_deadline_answers_503_and_its_scope_sees_timed_out() {
+    let _turn = CUT_LOG.lock().await;
     let (app, journal) = slow_provider::app(Some(Duration::from_millis(200))).await;
     let router = slow_provider::router(&app);
 
@@ -193,6 +200,7 @@ async fn a_handler_cut_at_the_deadline_answers_503_and_its_scope_sees_timed_out(
 
 #[tokio::test]
 async fn a_route_deadline_overrides_the_app_wide_one_longer_or_shorter() {
+    let _turn = CUT_LOG.lock().await;
     let (app, journal) = slow_provider::app(Some(Duration::from_millis(200))).await;
     let router = slow_provider::router(&app);
 
@@ -214,6 +222,7 @@ async fn a_route_deadline_overrides_the_app_wide_one_longer_or_shorter() {
 
 #[tokio::test]
 async fn a_deadline_layer_outside_with_providers_still_tears_down_with_timed_out() {
+    let _turn = CUT_LOG.lock().await;
     let (app, journal) = slow_provider::app(None).await;
     let router = slow_provider::router(&app).layer(RequestDeadline::new(Duration::from_millis(100)));
 
@@ -226,6 +235,7 @@ async fn a_deadline_layer_outside_with_providers_still_tears_down_with_timed_out
 
 #[tokio::test]
 async fn providers_and_handlers_read_the_deadline_and_a_hand_opened_scope_has_none() {
+    let _turn = CUT_LOG.lock().await;
     let (app, _journal) = slow_provider::app(Some(Duration::from_secs(2))).await;
     let router = slow_provider::router(&app);
     let left = |body: &str| -> Vec<u128> {
@@ -326,6 +336,7 @@ mod sqlx_postgres {
         _: PgPoolOptions,
         connect: PgConnectOptions,
     ) {
+        let _turn = super::CUT_LOG.lock().await;
         // The statement timeout is 30 s (the default); the deadline 500 ms.
         let (app, router, seed) = start(&connect, |settings| settings, Duration::from_millis(500)).await;
 
@@ -360,6 +371,7 @@ mod sqlx_postgres {
         _: PgPoolOptions,
         connect: PgConnectOptions,
     ) {
+        let _turn = super::CUT_LOG.lock().await;
         let configured = |settings: DatabaseSettings| settings.statement_timeout(Duration::from_millis(200));
         let (app, router, seed) = start(&connect, configured, Duration::from_secs(20)).await;
 
@@ -375,6 +387,7 @@ mod sqlx_postgres {
 
     #[sqlx::test(migrations = false)]
     async fn the_wait_for_a_connection_ends_at_the_deadline(_: PgPoolOptions, connect: PgConnectOptions) {
+        let _turn = super::CUT_LOG.lock().await;
         let exhausted =
             |settings: DatabaseSettings| settings.max_connections(1).acquire_timeout(Duration::from_secs(20));
         let (app, router, _seed) = start(&connect, exhausted, Duration::from_millis(300)).await;
@@ -429,6 +442,7 @@ mod deadpool {
         _: PgPoolOptions,
         connect: PgConnectOptions,
     ) {
+        let _turn = super::CUT_LOG.lock().await;
         let seed: PgPool = PgPoolOptions::new().connect_with(connect.clone()).await.expect("connect");
         sqlx::query("CREATE TABLE items (id INT PRIMARY KEY)").execute(&seed).await.expect("table");
         let database = connect.get_database().expect("a test database");
