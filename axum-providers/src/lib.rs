@@ -66,8 +66,8 @@ pub mod registry {
 /// the compiler checks with them.
 pub mod scope {
     pub use axum_providers_core::{
-        Access, AppScope, AppValue, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, Lendable,
-        RequestScope, ScopeKind, ScopeMarker, Shareable, SharedAccess, StoreAs, TransientScope,
+        Access, AppScope, AppValue, ExclusiveAccess, Lendable, RequestScope, ScopeKind, ScopeMarker,
+        Shareable, SharedAccess, StoreAs, TransientScope,
     };
 }
 
@@ -152,14 +152,14 @@ pub mod __private {
     };
     pub use axum_providers_core::__private::{
         AccessById, AccessId, BoxFuture, HealthCheck, Produced, ScopeById, ScopeId, Slot, SlotTable, Stored,
-        app_value, assert_acyclic,
+        app_value, assert_acyclic, dependency_violation,
     };
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;
     pub use axum_providers_core::{
-        Access, AppScope, BundleEntry, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, Lendable,
-        Provider, ProviderEntry, ProviderError, Provides, Registry, RequestScope, Resolver, Setup, Shareable,
-        SharedAccess, StoreAs, TeardownResult, TeardownTiming, TransientScope,
+        Access, AppScope, BundleEntry, ExclusiveAccess, Lendable, Provider, ProviderEntry, ProviderError,
+        Provides, Registry, RequestScope, Resolver, ScopeKind, Setup, Shareable, SharedAccess, StoreAs,
+        TeardownResult, TeardownTiming, TransientScope,
     };
 
     /// Compiles only when `R` has a provider of `T` whose values can be

@@ -12,9 +12,9 @@
 //! - [`Registry`] and [`Provides`]: what `#[providers(..)]` implements for the
 //!   type that lists an app's providers; a missing provider is a compile error
 //!   at the consumer (`no provider produces `T``);
-//! - scopes: [`AppScope`], [`RequestScope`], [`TransientScope`], and the rules
-//!   ([`DependencyOfApp`], [`DependencyOfRequest`], [`AppValue`]) that make a
-//!   short-lived dependency of a long-lived provider a compile error;
+//! - scopes: [`AppScope`], [`RequestScope`], [`TransientScope`]; a
+//!   short-lived dependency of a long-lived provider is a compile error (and
+//!   so is [`App::get`] of a short-lived value, by [`AppValue`]);
 //! - [`Dep`] and [`DepMut`]: shared and exclusive handles to provided values;
 //! - [`Teardown`] and [`Outcome`]: setup and teardown in one function, with the
 //!   outcome of the scope;
@@ -37,6 +37,7 @@ mod graph;
 mod hand_scope;
 mod health;
 mod held;
+mod message;
 mod open_scope;
 mod outcome;
 mod provider;
@@ -66,8 +67,8 @@ pub use outcome::Outcome;
 pub use provider::{BundleEntry, Provider, ProviderEntry, Provides, Registry, Setup};
 pub use resolver::Resolver;
 pub use scope::{
-    Access, AppScope, AppValue, DependencyOfApp, DependencyOfRequest, ExclusiveAccess, RequestScope,
-    ScopeKind, ScopeMarker, Shareable, SharedAccess, TransientScope,
+    Access, AppScope, AppValue, ExclusiveAccess, RequestScope, ScopeKind, ScopeMarker, Shareable,
+    SharedAccess, TransientScope,
 };
 pub use shared_scope::{BeforeResponse, SharedScope};
 pub use shutdown::{Cancellation, Cancelled};
@@ -80,6 +81,7 @@ pub mod __private {
     pub use crate::dep::HandOut;
     pub use crate::health::app_value;
     pub use crate::held::Cell;
+    pub use crate::message::{Message, dependency_violation};
     pub use crate::provider::HealthCheck;
     pub use crate::provider::{BundleEntry, assert_acyclic};
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};

@@ -4,6 +4,7 @@ use std::future::Future;
 
 use crate::dep::HandOut;
 use crate::error::ProviderError;
+use crate::message::Message;
 use crate::resolver::Resolver;
 use crate::scope::{Access, ScopeKind, ScopeMarker};
 use crate::slot::{Slot, SlotTable};
@@ -336,27 +337,18 @@ const fn assert_teardown_order<R: Registry>(providers: &[ProviderEntry<R>]) {
 
 /// Panics with the two providers whose teardown timings contradict the order.
 const fn teardown_order_broken(after: &str, before: &str) -> ! {
-    let mut message = [0_u8; 1024];
-    let mut len = push(&mut message, 0, b"provider `");
-    len = push(&mut message, len, after.as_bytes());
-    len = push(
-        &mut message,
-        len,
-        b"` is torn down after the response (`teardown = after_response`) but depends on `",
-    );
-    len = push(&mut message, len, before.as_bytes());
-    len = push(&mut message, len, b"`, torn down before it; teardown runs in reverse order of setup, so `");
-    len = push(&mut message, len, after.as_bytes());
-    len = push(&mut message, len, b"` would be torn down before the response too: make `");
-    len = push(&mut message, len, before.as_bytes());
-    len = push(&mut message, len, b"` `teardown = after_response` as well, or remove it from `");
-    len = push(&mut message, len, after.as_bytes());
-    len = push(&mut message, len, b"`");
-    let (text, _) = message.split_at(len);
-    match core::str::from_utf8(text) {
-        Ok(text) => panic!("{}", text),
-        Err(_) => panic!("teardown order"),
-    }
+    let message = Message::new("provider `")
+        .then(after)
+        .then("` is torn down after the response (`teardown = after_response`) but depends on `")
+        .then(before)
+        .then("`, torn down before it; teardown runs in reverse order of setup, so `")
+        .then(after)
+        .then("` would be torn down before the response too: make `")
+        .then(before)
+        .then("` `teardown = after_response` as well, or remove it from `")
+        .then(after)
+        .then("`");
+    panic!("{}", message.as_str())
 }
 
 /// What [`find_below`] looks for.
@@ -425,32 +417,17 @@ const fn cycle_found<R: Registry>(
     depth: usize,
     dep: usize,
 ) -> ! {
-    let mut message = [0_u8; 2048];
-    let mut len = push(&mut message, 0, b"dependency cycle: ");
+    let mut message = Message::new("dependency cycle: ");
     let mut i = 0;
     while path[i] != dep {
         i += 1;
     }
     while i < depth {
-        len = push(&mut message, len, providers[path[i]].name().as_bytes());
-        len = push(&mut message, len, b" -> ");
+        message = message.then(providers[path[i]].name()).then(" -> ");
         i += 1;
     }
-    len = push(&mut message, len, providers[dep].name().as_bytes());
-    len = push(&mut message, len, b"; a provider cannot depend, directly or through others, on itself");
-    let (text, _) = message.split_at(len);
-    match core::str::from_utf8(text) {
-        Ok(text) => panic!("{}", text),
-        Err(_) => panic!("dependency cycle"),
-    }
-}
-
-const fn push(buffer: &mut [u8], mut len: usize, bytes: &[u8]) -> usize {
-    let mut i = 0;
-    while i < bytes.len() && len < buffer.len() {
-        buffer[len] = bytes[i];
-        len += 1;
-        i += 1;
-    }
-    len
+    let message = message
+        .then(providers[dep].name())
+        .then("; a provider cannot depend, directly or through others, on itself");
+    panic!("{}", message.as_str())
 }

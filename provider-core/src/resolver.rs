@@ -108,6 +108,18 @@ impl<'r, R: Registry> Resolver<'r, R> {
         <R as Provides<T>>::Access: Lendable<T>,
         T: Send + 'static,
     {
+        self.lend::<T>().await
+    }
+
+    /// [`exclusive`](Self::exclusive) without the compile-time check that
+    /// `T` can be lent: `#[provider]` checks it while the registry's table is
+    /// evaluated, to report a mistake at the provider's parameter.
+    #[doc(hidden)]
+    pub async fn lend<T>(&mut self) -> Result<DepMut<T>, ProviderError>
+    where
+        R: Provides<T>,
+        T: Send + 'static,
+    {
         let name = <R as Provides<T>>::NAME;
         if <<R as Provides<T>>::Scope as ScopeMarker>::KIND == ScopeKind::App {
             return Err(not_lendable(name));

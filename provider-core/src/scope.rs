@@ -86,39 +86,6 @@ impl ScopeMarker for TransientScope {
     const ID: u8 = 2;
 }
 
-// Which scope may depend on which: `app` values may be used by every
-// provider, `request` values by `request` and `transient` providers,
-// `transient` values only by `transient` providers; handlers may use all
-// three. Each rule is a trait of its own, so its message names the
-// dependency and the fix for that pair of scopes.
-
-/// An app-scoped provider may take `Dep<T>`: `Self`, the scope of `T`'s
-/// provider, is [`AppScope`]. `#[provider(scope = app)]` requires it of each
-/// dependency.
-#[diagnostic::on_unimplemented(
-    message = "an app-scoped provider cannot depend on `{T}`, whose provider has scope `{Self}`",
-    label = "this provider takes `{T}`, which is set up later than it, in each request",
-    note = "an app-scoped value is set up once, at startup, outside any request: it may depend on app-scoped values only",
-    note = "make the provider of `{T}` app-scoped (`#[provider(scope = app)]`), or make this provider request-scoped (remove `scope = app`)"
-)]
-pub trait DependencyOfApp<T: ?Sized>: ScopeMarker {}
-
-impl<T: ?Sized> DependencyOfApp<T> for AppScope {}
-
-/// A request-scoped provider may take `Dep<T>`: `Self`, the scope of `T`'s
-/// provider, is [`AppScope`] or [`RequestScope`] (not [`TransientScope`]).
-/// `#[provider]` requires it of each dependency.
-#[diagnostic::on_unimplemented(
-    message = "a request-scoped provider cannot depend on `{T}`, whose provider is transient",
-    label = "this provider takes `{T}`, a new value for each consumer",
-    note = "a request-scoped value is shared by the whole request: it may depend on app-scoped and request-scoped values, not on a transient one",
-    note = "make this provider transient too (`#[provider(scope = transient)]`), or make the provider of `{T}` request-scoped (remove `scope = transient`)"
-)]
-pub trait DependencyOfRequest<T: ?Sized>: ScopeMarker {}
-
-impl<T: ?Sized> DependencyOfRequest<T> for AppScope {}
-impl<T: ?Sized> DependencyOfRequest<T> for RequestScope {}
-
 /// [`App::get`](crate::App::get) may give `T`: `Self`, the scope of `T`'s
 /// provider, is [`AppScope`].
 #[diagnostic::on_unimplemented(

@@ -7,7 +7,7 @@ use syn::visit_mut::VisitMut;
 
 use super::ast::{ParamKind, ProviderFn, ReturnShape};
 use super::attr::{ProviderArgs, ScopeArg, TimingArg};
-use crate::diagnostics::{respan, runtime_path};
+use crate::diagnostics::{respan, runtime_path, shown};
 
 /// The function as written, then the marker type named like it, then the
 /// trait impls inside `const _: () = { .. };`.
@@ -19,6 +19,11 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     let vis = &item.vis;
     let name_str = args.name.as_ref().map_or_else(|| name.to_string(), syn::LitStr::value);
     let scope = Ident::new(args.scope.marker(), args.scope_span);
+    let scope_kind = match args.scope {
+        ScopeArg::App => quote!(#private::ScopeKind::App),
+        ScopeArg::Request => quote!(#private::ScopeKind::Request),
+        ScopeArg::Transient => quote!(#private::ScopeKind::Transient),
+    };
     let output = &ret.output;
     let access = if args.exclusive.is_some() { quote!(ExclusiveAccess) } else { quote!(SharedAccess) };
     let output_span = output.span();
@@ -59,7 +64,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
     };
 
     let mut bounds = Vec::new();
-    let mut dep_types = Vec::new();
+    let mut dep_indexes = Vec::new();
     let mut resolve = Vec::new();
     let mut sets_up_now = item.sig.asyncness.is_none();
     let mut uses_request = false;
@@ -79,41 +84,26 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                     },
                     inner_span,
                 ));
-                // The scope check names the dependency and the fix for this
-                // pair of scopes; a transient provider may take anything.
-                let scope_check = match args.scope {
-                    ScopeArg::App => Some(quote!(DependencyOfApp)),
-                    ScopeArg::Request => Some(quote!(DependencyOfRequest)),
-                    ScopeArg::Transient => None,
+                // The scope and access checks run while the registry's
+                // table is evaluated, and fail here, at the parameter, naming
+                // the dependency's provider and the fix.
+                let shown = shown(inner);
+                let exclusive = matches!(param.kind, ParamKind::DepMut(_));
+                let check = quote_spanned! {inner_span=>
+                    if let ::core::option::Option::Some(__message) =
+                        #private::dependency_violation::<__R, #inner>(#name_str, #scope_kind, #shown, #exclusive)
+                    {
+                        ::core::panic!("{}", __message.as_str())
+                    }
                 };
-                if let Some(check) = scope_check {
-                    bounds.push(respan(
-                        quote! {
-                            <__R as #private::Provides<#inner>>::Scope: #private::#check<#inner>,
-                        },
-                        span,
-                    ));
-                }
-                let method = if matches!(param.kind, ParamKind::DepMut(_)) {
-                    bounds.push(respan(
-                        quote! {
-                            <__R as #private::Provides<#inner>>::Access:
-                                #private::Lendable<#inner>,
-                        },
-                        span,
-                    ));
-                    quote!(exclusive)
-                } else {
-                    bounds.push(respan(
-                        quote! {
-                            <__R as #private::Provides<#inner>>::Access:
-                                #private::Shareable,
-                        },
-                        span,
-                    ));
-                    quote!(shared)
-                };
-                dep_types.push(inner.clone());
+                let inner_for_index = inner.clone();
+                dep_indexes.push(quote! {
+                    {
+                        #check
+                        <__R as #private::Provides<#inner_for_index>>::INDEX
+                    }
+                });
+                let method = if exclusive { quote!(lend) } else { quote!(shared) };
                 resolve.push(quote! {
                     let #arg = __resolver.#method::<#inner>().await?;
                 });
@@ -261,7 +251,7 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
             __R: #private::Registry,
             #(#bounds)*
         {
-            const DEPS: &'static [usize] = &[#(<__R as #private::Provides<#dep_types>>::INDEX),*];
+            const DEPS: &'static [usize] = &[#(#dep_indexes),*];
 
             #sets_up_now
 
