@@ -152,7 +152,7 @@ pub mod __private {
     };
     pub use axum_providers_core::__private::{
         AccessById, AccessId, BoxFuture, HealthCheck, Produced, ScopeById, ScopeId, Slot, SlotTable, Stored,
-        app_value, assert_acyclic, dependency_violation,
+        app_value, assert_acyclic, dependency_allowed, dependency_violation,
     };
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;

@@ -81,7 +81,7 @@ pub mod __private {
     pub use crate::dep::HandOut;
     pub use crate::health::app_value;
     pub use crate::held::Cell;
-    pub use crate::message::{Message, dependency_violation};
+    pub use crate::message::{Message, dependency_allowed, dependency_violation};
     pub use crate::provider::HealthCheck;
     pub use crate::provider::{BundleEntry, assert_acyclic};
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};

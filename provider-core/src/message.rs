@@ -48,9 +48,8 @@ impl Message {
     }
 }
 
-/// Why provider `provider`, of scope `scope`, may not take `Dep<T>` (or
-/// `DepMut<T>` when `exclusive`) in registry `R`, with `T` written `shown`;
-/// `None` when it may.
+/// Whether a provider of scope `scope` may take `Dep<T>` (or `DepMut<T>`
+/// when `exclusive`) in registry `R`.
 ///
 /// The scopes: app values may be used by every provider, request values by
 /// request and transient providers, transient values by transient providers
@@ -58,7 +57,27 @@ impl Message {
 /// (never of an app value, which every request shares).
 ///
 /// `#[provider]` calls it for each dependency while the registry's table is
-/// evaluated, and panics with the message at the dependency's parameter.
+/// evaluated and, when it may not, panics at the dependency's parameter with
+/// [`dependency_violation`]'s message.
+#[doc(hidden)]
+#[must_use]
+pub const fn dependency_allowed<R, T>(scope: ScopeKind, exclusive: bool) -> bool
+where
+    R: Registry + Provides<T>,
+{
+    let dependency_scope = <<R as Provides<T>>::Scope as ScopeMarker>::KIND;
+    let scope_allowed = match scope {
+        ScopeKind::App => matches!(dependency_scope, ScopeKind::App),
+        ScopeKind::Request => !matches!(dependency_scope, ScopeKind::Transient),
+        ScopeKind::Transient => true,
+    };
+    scope_allowed && exclusive == <<R as Provides<T>>::Access as Access>::EXCLUSIVE
+}
+
+/// Why provider `provider`, of scope `scope`, may not take `Dep<T>` (or
+/// `DepMut<T>` when `exclusive`), with `T` written `shown`: the rule it
+/// breaks, the dependency's provider and the fix. Only called when
+/// [`dependency_allowed`] is `false`.
 #[doc(hidden)]
 #[must_use]
 pub const fn dependency_violation<R, T>(
@@ -66,36 +85,17 @@ pub const fn dependency_violation<R, T>(
     scope: ScopeKind,
     shown: &str,
     exclusive: bool,
-) -> Option<Message>
+) -> Message
 where
     R: Registry + Provides<T>,
 {
     let dependency = <R as Provides<T>>::NAME;
     let dependency_scope = <<R as Provides<T>>::Scope as ScopeMarker>::KIND;
-    let dependency_exclusive = <<R as Provides<T>>::Access as Access>::EXCLUSIVE;
-    let scope_allowed = match scope {
-        ScopeKind::App => matches!(dependency_scope, ScopeKind::App),
-        ScopeKind::Request => !matches!(dependency_scope, ScopeKind::Transient),
-        ScopeKind::Transient => true,
-    };
-    if !scope_allowed {
-        return Some(scope_message(provider, scope, shown, dependency, dependency_scope));
+    if !dependency_allowed::<R, T>(scope, false) && !dependency_allowed::<R, T>(scope, true) {
+        return scope_message(provider, scope, shown, dependency, dependency_scope);
     }
-    match (exclusive, dependency_exclusive) {
-        (false, true) => Some(
-            Message::new("`Dep<")
-                .then(shown)
-                .then(">` cannot share the value of `")
-                .then(dependency)
-                .then("`, which is provided for exclusive use (`#[provider(exclusive)]`) and handed to one consumer at a time: ask for `DepMut<")
-                .then(shown)
-                .then(">`, or remove `exclusive` from `")
-                .then(dependency)
-                .then("` if `")
-                .then(shown)
-                .then("` is `Sync` and may be shared"),
-        ),
-        (true, false) if matches!(dependency_scope, ScopeKind::App) => Some(
+    if exclusive {
+        if matches!(dependency_scope, ScopeKind::App) {
             Message::new("`DepMut<")
                 .then(shown)
                 .then(">` cannot borrow the value of `")
@@ -104,9 +104,8 @@ where
                 .then(shown)
                 .then(">`, and put a lock or a pool inside `")
                 .then(shown)
-                .then("` to change it"),
-        ),
-        (true, false) => Some(
+                .then("` to change it")
+        } else {
             Message::new("`DepMut<")
                 .then(shown)
                 .then(">` needs a provider marked `#[provider(exclusive)]`, and `")
@@ -117,9 +116,20 @@ where
                 .then(dependency)
                 .then("` `#[provider(exclusive)]` to hand its value to one consumer at a time (it is then only available as `DepMut<")
                 .then(shown)
-                .then(">`)"),
-        ),
-        _ => None,
+                .then(">`)")
+        }
+    } else {
+        Message::new("`Dep<")
+            .then(shown)
+            .then(">` cannot share the value of `")
+            .then(dependency)
+            .then("`, which is provided for exclusive use (`#[provider(exclusive)]`) and handed to one consumer at a time: ask for `DepMut<")
+            .then(shown)
+            .then(">`, or remove `exclusive` from `")
+            .then(dependency)
+            .then("` if `")
+            .then(shown)
+            .then("` is `Sync` and may be shared")
     }
 }
 

@@ -90,10 +90,12 @@ pub(crate) fn expand(model: &ProviderFn, ret: &ReturnShape, args: &ProviderArgs)
                 let shown = shown(inner);
                 let exclusive = matches!(param.kind, ParamKind::DepMut(_));
                 let check = quote_spanned! {inner_span=>
-                    if let ::core::option::Option::Some(__message) =
-                        #private::dependency_violation::<__R, #inner>(#name_str, #scope_kind, #shown, #exclusive)
-                    {
-                        ::core::panic!("{}", __message.as_str())
+                    if !#private::dependency_allowed::<__R, #inner>(#scope_kind, #exclusive) {
+                        ::core::panic!(
+                            "{}",
+                            #private::dependency_violation::<__R, #inner>(#name_str, #scope_kind, #shown, #exclusive)
+                                .as_str()
+                        )
                     }
                 };
                 let inner_for_index = inner.clone();
