@@ -66,8 +66,8 @@ pub mod registry {
 /// the compiler checks with them.
 pub mod scope {
     pub use axum_providers_core::{
-        Access, AppScope, AppValue, ExclusiveAccess, Lendable, RequestScope, ScopeKind, ScopeMarker,
-        Shareable, SharedAccess, StoreAs, TransientScope,
+        Access, AppScope, AppValue, ExclusiveAccess, ExclusiveValue, Lendable, RequestScope, ScopeKind,
+        ScopeMarker, Shareable, SharedAccess, SharedValue, StoreAs, TransientScope,
     };
 }
 

@@ -72,7 +72,9 @@ pub use scope::{
 };
 pub use shared_scope::{BeforeResponse, SharedScope};
 pub use shutdown::{Cancellation, Cancelled};
-pub use teardown::{Lendable, StoreAs, Teardown, TeardownResult, TeardownTiming};
+pub use teardown::{
+    ExclusiveValue, Lendable, SharedValue, StoreAs, Teardown, TeardownResult, TeardownTiming,
+};
 pub use uses::ProvidedSet;
 
 /// Items used by generated code and by the axum integration. Not public API.

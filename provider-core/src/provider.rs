@@ -16,7 +16,7 @@ use crate::teardown::{BoxFuture, Produced, StoreAs, Stored, TeardownTiming};
 /// Implemented by the macro; users name the marker in `#[providers(..)]`.
 pub trait Provider: Send + Sync + 'static {
     /// The type that consumers receive.
-    type Output: Send + 'static;
+    type Output: 'static;
     /// The scope marker ([`AppScope`](crate::AppScope), ...).
     type Scope: ScopeMarker;
     /// The access marker ([`SharedAccess`](crate::SharedAccess) or

@@ -166,7 +166,7 @@ pub struct Produced<T> {
     pub(crate) teardown: Option<TeardownFn>,
 }
 
-impl<T: Send + 'static> Produced<T> {
+impl<T: 'static> Produced<T> {
     /// A value without teardown.
     pub fn value(value: T) -> Self {
         Self { value, teardown: None }
@@ -182,27 +182,48 @@ impl<T: Send + 'static> Produced<T> {
 /// transient) as they are, read in place by every `Dep<T>` (one reference
 /// count); exclusive ones behind a lock that lends them to one `DepMut` at a
 /// time (`T` need not be `Sync`).
-#[diagnostic::on_unimplemented(
-    message = "`{T}` is not `Sync`, so it cannot be shared through `Dep<{T}>`",
-    label = "the provided type must be `Sync` to be shared",
-    note = "mark the provider `#[provider(exclusive)]`: its value is then handed to one consumer at a time, as `DepMut<{T}>`, and need only be `Send`",
-    note = "an interface provided as `Arc<dyn Trait>` is `Sync` when the trait is: declare it `trait Trait: Send + Sync`"
-)]
+///
+/// What each access asks of `T` is a trait of its own ([`SharedValue`],
+/// [`ExclusiveValue`]), so that a type that falls short is reported with
+/// the message of its access, once per place.
 pub trait StoreAs<T>: crate::scope::Access {
     /// The allocation a value of this access lives in.
     #[doc(hidden)]
     type Cell: HandOut<Value = T>;
 }
 
-#[diagnostic::do_not_recommend]
-impl<T: Send + Sync + 'static> StoreAs<T> for crate::scope::SharedAccess {
+impl<T: SharedValue> StoreAs<T> for crate::scope::SharedAccess {
     type Cell = SharedCell<T>;
 }
 
-#[diagnostic::do_not_recommend]
-impl<T: Send + 'static> StoreAs<T> for crate::scope::ExclusiveAccess {
+impl<T: ExclusiveValue> StoreAs<T> for crate::scope::ExclusiveAccess {
     type Cell = ExclusiveCell<T>;
 }
+
+/// A type whose values can be shared through `Dep<T>` by the tasks of every
+/// request: `Send + Sync`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Send + Sync`, so it cannot be shared through `Dep<{Self}>`",
+    label = "the provided type must be `Send + Sync` to be shared",
+    note = "mark the provider `#[provider(exclusive)]`: its value is then handed to one consumer at a time, as `DepMut<{Self}>`, and need only be `Send`",
+    note = "an interface provided as `Arc<dyn Trait>` is `Send + Sync` when the trait is: declare it `trait Trait: Send + Sync`"
+)]
+pub trait SharedValue: Send + Sync + 'static {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send + Sync + 'static> SharedValue for T {}
+
+/// A type whose values can be lent through `DepMut<T>`, one task at a time:
+/// `Send`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Send`, so it cannot be provided: a value is handed from task to task, even one lent through `DepMut<{Self}>`",
+    label = "the provided type must be `Send`",
+    note = "use a `Send` type: `Arc` rather than `Rc`, `Mutex` rather than `RefCell`; an interface provided as `Arc<dyn Trait>` needs `trait Trait: Send + Sync`"
+)]
+pub trait ExclusiveValue: Send + 'static {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send + 'static> ExclusiveValue for T {}
 
 /// Values of this access can be borrowed exclusively with `DepMut<T>`: those
 /// of `#[provider(exclusive)]` providers.
