@@ -161,6 +161,7 @@ pub mod __private {
         Provides, Registry, RequestScope, Resolver, ScopeKind, Setup, Shareable, SharedAccess, StoreAs,
         TeardownResult, TeardownTiming, TransientScope,
     };
+    pub use axum_providers_core::{ExclusiveValue, SharedValue};
 
     /// Compiles only when `R` has a provider of `T` whose values can be
     /// shared (used by `#[handler]` for `Dep<T>`).
@@ -169,6 +170,7 @@ pub mod __private {
     where
         R: Provides<T>,
         <R as Provides<T>>::Access: Shareable,
+        T: SharedValue,
     {
     }
 
@@ -196,6 +198,7 @@ pub mod __private {
     where
         R: Provides<T>,
         <R as Provides<T>>::Access: Lendable<T>,
+        T: ExclusiveValue,
     {
     }
 }

@@ -6,38 +6,6 @@ use std::sync::Arc;
 
 use crate::held::{Cell, ExclusiveCell, SharedCell};
 
-/// What consumers get from a value's cell: a `Dep` of a shared value, a
-/// `DepMut` of an exclusive one.
-#[doc(hidden)]
-pub trait HandOut: Cell {
-    /// A `Dep`: `None` for an exclusive value.
-    fn share(handle: Arc<Self>) -> Option<Dep<Self::Value>>;
-    /// A `DepMut`: `Err(true)` while another one has the value, `Err(false)`
-    /// for a shared value.
-    fn lend(handle: Arc<Self>) -> Result<DepMut<Self::Value>, bool>;
-}
-
-impl<T: Send + Sync + 'static> HandOut for SharedCell<T> {
-    #[inline]
-    fn share(handle: Arc<Self>) -> Option<Dep<T>> {
-        Some(Dep::from_cell(handle))
-    }
-
-    fn lend(_handle: Arc<Self>) -> Result<DepMut<T>, bool> {
-        Err(false)
-    }
-}
-
-impl<T: Send + 'static> HandOut for ExclusiveCell<T> {
-    fn share(_handle: Arc<Self>) -> Option<Dep<T>> {
-        None
-    }
-
-    #[inline]
-    fn lend(handle: Arc<Self>) -> Result<DepMut<T>, bool> {
-        DepMut::lend(handle).ok_or(true)
-    }
-}
 /// Shared access to a provided value of type `T`.
 ///
 /// As a handler argument (or a provider parameter) it asks for the value by its

@@ -12,7 +12,7 @@ use crate::error::ProviderError;
 use crate::provider::{Provides, Registry};
 use crate::scope::Shareable;
 use crate::shared_scope::SharedScope;
-use crate::teardown::{BoxFuture, Lendable};
+use crate::teardown::{BoxFuture, ExclusiveValue, Lendable, SharedValue};
 use crate::uses::ProvidedSet;
 
 /// The router state of a router that has the request-scope layer: the app
@@ -140,7 +140,7 @@ where
     S: ProviderState,
     S::Registry: Provides<T>,
     <S::Registry as Provides<T>>::Access: Shareable,
-    T: Send + Sync + 'static,
+    T: SharedValue,
 {
     type Rejection = ProviderRejection;
 
@@ -155,7 +155,7 @@ where
     S: ProviderState,
     S::Registry: Provides<T>,
     <S::Registry as Provides<T>>::Access: Lendable<T>,
-    T: Send + 'static,
+    T: ExclusiveValue,
 {
     type Rejection = ProviderRejection;
 
@@ -313,7 +313,7 @@ where
     S: ProviderState,
     S::Registry: Provides<T>,
     <S::Registry as Provides<T>>::Access: Shareable,
-    T: Send + Sync + 'static,
+    T: SharedValue,
 {
     type Rejection = ProviderRejection;
 

@@ -10,7 +10,7 @@ use crate::outcome::Outcome;
 use crate::provider::{Provides, Registry};
 use crate::resolver::Resolver;
 use crate::scope::Shareable;
-use crate::teardown::Lendable;
+use crate::teardown::{ExclusiveValue, Lendable, SharedValue};
 
 /// A scope opened by hand: for CLI jobs, workers and tests.
 ///
@@ -43,7 +43,7 @@ impl<R: Registry> Scope<R> {
     pub async fn get<T>(&mut self) -> Result<Dep<T>, ProviderError>
     where
         R: Provides<T>,
-        T: Send + Sync + 'static,
+        T: SharedValue,
         <R as Provides<T>>::Access: Shareable,
     {
         Resolver::in_scope(&self.inner, None).shared::<T>().await
@@ -58,7 +58,7 @@ impl<R: Registry> Scope<R> {
     where
         R: Provides<T>,
         <R as Provides<T>>::Access: Lendable<T>,
-        T: Send + 'static,
+        T: ExclusiveValue,
     {
         Resolver::in_scope(&self.inner, None).exclusive::<T>().await
     }

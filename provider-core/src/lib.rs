@@ -80,7 +80,6 @@ pub use uses::ProvidedSet;
 /// Items used by generated code and by the axum integration. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::dep::HandOut;
     pub use crate::health::app_value;
     pub use crate::held::Cell;
     pub use crate::message::{Message, dependency_allowed, dependency_violation};

@@ -2,7 +2,6 @@
 
 use std::future::Future;
 
-use crate::dep::HandOut;
 use crate::error::ProviderError;
 use crate::message::Message;
 use crate::resolver::Resolver;
@@ -94,12 +93,9 @@ pub trait Provides<T>: Registry {
     const NAME: &'static str;
     /// Its index in [`Registry::PROVIDERS`].
     const INDEX: usize;
-    /// How the value is kept.
-    #[doc(hidden)]
-    type Cell: HandOut<Value = T>;
     /// The provider's slot in a table of the registry's slots.
     #[doc(hidden)]
-    fn slot(slots: &Self::Slots) -> &Slot<Self::Cell>;
+    fn slot(slots: &Self::Slots) -> &Slot;
 }
 
 /// Sets a provider up through its boxed future; hands back the value only
@@ -260,7 +256,7 @@ fn slot_is_set<R: Provides<T>, T>(slots: &R::Slots) -> bool {
 }
 
 fn slot_value<R: Provides<T>, T>(slots: &R::Slots) -> Option<Stored> {
-    R::slot(slots).get(true).map(|handle| handle as Stored)
+    R::slot(slots).get(true)
 }
 
 /// Fails to compile, at the registry, when its providers depend on each

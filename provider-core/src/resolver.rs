@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -14,13 +14,13 @@ use tracing::Instrument as _;
 use crate::app::AppInner;
 use crate::app::Override;
 use crate::concurrent::HeadLender;
-use crate::dep::{Dep, DepMut, HandOut};
+use crate::dep::{Dep, DepMut};
 use crate::error::ProviderError;
-use crate::held::Cell;
+use crate::held::{Cell, ExclusiveCell, SharedCell};
 use crate::open_scope::ScopeInner;
 use crate::provider::{Provider, Provides, Registry, Setup};
 use crate::scope::{AppValue, ScopeKind, ScopeMarker};
-use crate::teardown::{BoxFuture, Entry, Lendable, Produced, Stored};
+use crate::teardown::{BoxFuture, Entry, ExclusiveValue, Lendable, Produced, SharedValue, StoreAs, Stored};
 
 /// Resolves provided values for one consumer at a time.
 ///
@@ -39,9 +39,6 @@ pub struct Resolver<'r, R: Registry> {
 
 /// What providers may borrow from the request: for HTTP, its head.
 pub(crate) type RequestHead<'r> = Option<&'r mut (dyn Any + Send)>;
-
-/// The handle to the value of the provider of `T`.
-type Handle<R, T> = Arc<<R as Provides<T>>::Cell>;
 
 impl<'r, R: Registry> Resolver<'r, R> {
     pub(crate) fn new(
@@ -84,7 +81,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     pub async fn shared<T>(&mut self) -> Result<Dep<T>, ProviderError>
     where
         R: Provides<T>,
-        T: Send + Sync + 'static,
+        T: SharedValue,
     {
         let handle = match self.in_slot::<T>() {
             Some(handle) => handle,
@@ -93,7 +90,11 @@ impl<'r, R: Registry> Resolver<'r, R> {
                 self.found::<T>(stored)?
             }
         };
-        <R as Provides<T>>::Cell::share(handle).ok_or_else(|| not_shareable(<R as Provides<T>>::NAME))
+        // An exclusive value is in an `ExclusiveCell`.
+        match handle.downcast::<SharedCell<T>>() {
+            Ok(cell) => Ok(Dep::from_cell(cell)),
+            Err(_) => Err(not_shareable(<R as Provides<T>>::NAME)),
+        }
     }
 
     /// Exclusive access to the `T` of this scope (request or transient), setting
@@ -106,7 +107,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     where
         R: Provides<T>,
         <R as Provides<T>>::Access: Lendable<T>,
-        T: Send + 'static,
+        T: ExclusiveValue,
     {
         self.lend::<T>().await
     }
@@ -118,7 +119,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     pub async fn lend<T>(&mut self) -> Result<DepMut<T>, ProviderError>
     where
         R: Provides<T>,
-        T: Send + 'static,
+        T: ExclusiveValue,
     {
         let name = <R as Provides<T>>::NAME;
         if <<R as Provides<T>>::Scope as ScopeMarker>::KIND == ScopeKind::App {
@@ -131,16 +132,19 @@ impl<'r, R: Registry> Resolver<'r, R> {
                 self.found::<T>(stored)?
             }
         };
-        <R as Provides<T>>::Cell::lend(handle).map_err(|busy| match busy {
-            true => ProviderError::exclusive(name, std::any::type_name::<T>()),
-            false => not_lendable(name),
-        })
+        // A shared value is in a `SharedCell`.
+        match handle.downcast::<ExclusiveCell<T>>() {
+            Ok(cell) => {
+                DepMut::lend(cell).ok_or_else(|| ProviderError::exclusive(name, std::any::type_name::<T>()))
+            }
+            Err(_) => Err(not_lendable(name)),
+        }
     }
 
     /// The value of the provider of `T` in its slot: a request value of an
     /// open scope, an app value whose teardown has not started.
     #[inline]
-    fn in_slot<T>(&self) -> Option<Handle<R, T>>
+    fn in_slot<T>(&self) -> Option<Stored>
     where
         R: Provides<T>,
     {
@@ -159,12 +163,12 @@ impl<'r, R: Registry> Resolver<'r, R> {
 
     /// The value of the provider of `T` just set up: in its slot, or handed
     /// back (transient).
-    fn found<T>(&self, stored: Option<Stored>) -> Result<Handle<R, T>, ProviderError>
+    fn found<T>(&self, stored: Option<Stored>) -> Result<Stored, ProviderError>
     where
         R: Provides<T>,
     {
         let handle = match stored {
-            Some(stored) => stored.downcast::<<R as Provides<T>>::Cell>().ok(),
+            Some(stored) => Some(stored),
             None => self.in_slot::<T>(),
         };
         handle.ok_or_else(|| {
@@ -307,7 +311,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
         R: Provides<P::Output>,
     {
         let Produced { value, teardown } = produced;
-        let handle = Arc::new(<<R as Provides<P::Output>>::Cell as Cell>::new(value));
+        let handle = Arc::new(<<P::Access as StoreAs<P::Output>>::Cell as Cell>::new(value));
         let kind = <P::Scope as ScopeMarker>::KIND;
         if kind == ScopeKind::App {
             // Owned by its slot, or, with a teardown, by its entry.
@@ -315,7 +319,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
             match teardown {
                 None => slot.own(handle),
                 Some(teardown) => {
-                    slot.lend(&handle);
+                    slot.lend(Arc::downgrade(&handle) as Weak<dyn Any + Send + Sync>);
                     self.app.push(Entry::new(P::NAME, P::TEARDOWN, handle, Some(teardown)));
                 }
             }
@@ -325,7 +329,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
         scope.push(Entry::new(P::NAME, P::TEARDOWN, Arc::clone(&handle), teardown))?;
         match kind {
             ScopeKind::Request => {
-                R::slot(&scope.slots).lend(&handle);
+                R::slot(&scope.slots).lend(Arc::downgrade(&handle) as Weak<dyn Any + Send + Sync>);
                 Ok(None)
             }
             _ => Ok(Some(handle)),
@@ -374,7 +378,7 @@ impl<R: Registry> crate::App<R> {
     pub async fn get<T>(&self) -> Result<crate::Dep<T>, ProviderError>
     where
         R: Provides<T>,
-        T: Send + Sync + 'static,
+        T: SharedValue,
         <R as Provides<T>>::Scope: AppValue<T>,
     {
         Resolver::new(self.inner(), None, None).shared::<T>().await

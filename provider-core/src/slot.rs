@@ -1,14 +1,20 @@
-//! Typed slots: where a scope (or the app container) finds a provider's
-//! value by the provider's place in the registry, with no lock, no scan and
-//! no downcast.
+//! Slots: where a scope (or the app container) finds a provider's value by
+//! the provider's place in the registry, with no lock and no scan.
 //!
 //! `#[providers(..)]` generates the registry's [`SlotTable`]: a struct with
-//! one [`Slot`] per provider, in the order of the list, each typed by what
-//! the provider produces. The app container holds one table for its
-//! app-scoped values; each request scope holds one, in the scope's single
-//! allocation, for its request-scoped values.
+//! one [`Slot`] per provider, in the order of the list. The app container
+//! holds one table for its app-scoped values; each request scope holds one,
+//! in the scope's single allocation, for its request-scoped values.
+//!
+//! A slot holds its value's handle type-erased, and the consumer that asks
+//! for `T` downcasts it (one type-id comparison). So the registry names no
+//! provided type in what it stores: whether a type can be shared or lent is
+//! checked once, at the provider that returns it, and a type that cannot is
+//! one error there, not one more at each generated item that stores it.
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{OnceLock, Weak};
+
+use crate::teardown::Stored;
 
 /// Where one provider's value is found in a scope: empty until the value is
 /// set up, then the value's handle.
@@ -17,16 +23,16 @@ use std::sync::{Arc, OnceLock, Weak};
 /// takes it back when the scope closes) and the slot only lends it: once
 /// the value was torn down, the slot finds nothing.
 #[doc(hidden)]
-pub struct Slot<C> {
-    value: OnceLock<SlotValue<C>>,
+pub struct Slot {
+    value: OnceLock<SlotValue>,
 }
 
-enum SlotValue<C> {
-    Owned(Arc<C>),
-    Lent(Weak<C>),
+enum SlotValue {
+    Owned(Stored),
+    Lent(Weak<dyn std::any::Any + Send + Sync>),
 }
 
-impl<C> Slot<C> {
+impl Slot {
     /// An empty slot.
     #[must_use]
     pub const fn new() -> Self {
@@ -36,9 +42,9 @@ impl<C> Slot<C> {
     /// Another handle to the value, if there is one. A lent value is not
     /// handed out when `lent` is `false` (its teardown has started).
     #[inline]
-    pub(crate) fn get(&self, lent: bool) -> Option<Arc<C>> {
+    pub(crate) fn get(&self, lent: bool) -> Option<Stored> {
         match self.value.get()? {
-            SlotValue::Owned(value) => Some(Arc::clone(value)),
+            SlotValue::Owned(value) => Some(Stored::clone(value)),
             SlotValue::Lent(value) if lent => value.upgrade(),
             SlotValue::Lent(_) => None,
         }
@@ -53,17 +59,17 @@ impl<C> Slot<C> {
     /// Puts a value in, owned by the slot. A slot already set keeps its
     /// value (two consumers that set the same value up at once each keep
     /// their own).
-    pub(crate) fn own(&self, value: Arc<C>) {
+    pub(crate) fn own(&self, value: Stored) {
         let _first = self.value.set(SlotValue::Owned(value));
     }
 
     /// Puts a value in, lent by the teardown entry that owns it.
-    pub(crate) fn lend(&self, value: &Arc<C>) {
-        let _first = self.value.set(SlotValue::Lent(Arc::downgrade(value)));
+    pub(crate) fn lend(&self, value: Weak<dyn std::any::Any + Send + Sync>) {
+        let _first = self.value.set(SlotValue::Lent(value));
     }
 }
 
-impl<C> Default for Slot<C> {
+impl Default for Slot {
     fn default() -> Self {
         Self::new()
     }
@@ -85,13 +91,19 @@ impl SlotTable for () {
 mod tests {
     use super::*;
 
+    use std::sync::Arc;
+
+    fn read(value: Option<Stored>) -> Option<u8> {
+        value.and_then(|value| value.downcast_ref::<u8>().copied())
+    }
+
     #[test]
     fn a_lent_value_is_found_only_while_its_owner_holds_it() {
         let slot = Slot::new();
         assert!(slot.get(true).is_none());
-        let owner = Arc::new(5_u8);
-        slot.lend(&owner);
-        assert_eq!(slot.get(true).as_deref(), Some(&5));
+        let owner: Stored = Arc::new(5_u8);
+        slot.lend(Arc::downgrade(&owner));
+        assert_eq!(read(slot.get(true)), Some(5));
         assert!(slot.get(false).is_none(), "not handed out once its teardown started");
         drop(owner);
         assert!(slot.is_set() && slot.get(true).is_none());
@@ -102,6 +114,6 @@ mod tests {
         let slot = Slot::new();
         slot.own(Arc::new(1_u8));
         slot.own(Arc::new(2_u8));
-        assert_eq!(slot.get(true).as_deref(), Some(&1));
+        assert_eq!(read(slot.get(true)), Some(1));
     }
 }

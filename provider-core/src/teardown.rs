@@ -7,7 +7,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use crate::dep::HandOut;
 use crate::error::{BoxError, TeardownError};
 use crate::held::{self, Cell, ExclusiveCell, ReleasedValue, SharedCell};
 use crate::outcome::Outcome;
@@ -189,7 +188,7 @@ impl<T: 'static> Produced<T> {
 pub trait StoreAs<T>: crate::scope::Access {
     /// The allocation a value of this access lives in.
     #[doc(hidden)]
-    type Cell: HandOut<Value = T>;
+    type Cell: Cell<Value = T>;
 }
 
 impl<T: SharedValue> StoreAs<T> for crate::scope::SharedAccess {

@@ -399,18 +399,14 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
                 }> as #private::AccessById>::Marker;
                 const NAME: &'static str = <#provider as #private::Provider>::NAME;
                 const INDEX: usize = #index;
-                type Cell = <<Self as #private::Provides<#output>>::Access as #private::StoreAs<#output>>::Cell;
                 #[inline]
-                fn slot(slots: &__Slots) -> &#private::Slot<Self::Cell> {
+                fn slot(slots: &__Slots) -> &#private::Slot {
                     &slots.#field
                 }
             }
         }
     });
-    let slot_types = entries.iter().enumerate().map(|(index, entry)| {
-        let output = output_path(index, entry.span);
-        quote_spanned! {entry.span=> #private::Slot<<#registry as #private::Provides<#output>>::Cell> }
-    });
+    let slot_types = entries.iter().map(|_| quote!(#private::Slot));
     let empty_slots = entries.iter().map(|_| quote!(#private::Slot::new()));
     // Evaluated at compile time (`cargo check` included): a dependency cycle
     // fails here, at the registry, naming the cycle.
