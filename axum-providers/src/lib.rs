@@ -151,8 +151,8 @@ pub mod __private {
         ProviderParam, RequestHead, error_kind, extract, request_parts,
     };
     pub use axum_providers_core::__private::{
-        AccessById, AccessId, BoxFuture, HealthCheck, Produced, ScopeById, ScopeId, Slot, SlotTable, Stored,
-        app_value, assert_acyclic, dependency_allowed, dependency_violation,
+        AccessById, AccessId, BoxFuture, HealthCheck, NotAProvider, Produced, ScopeById, ScopeId, Slot,
+        SlotTable, Stored, app_value, assert_acyclic, dependency_allowed, dependency_violation,
     };
     pub use axum_providers_core::BoxError;
     pub use axum_providers_core::ScopeMarker;

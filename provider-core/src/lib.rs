@@ -84,7 +84,7 @@ pub mod __private {
     pub use crate::held::Cell;
     pub use crate::message::{Message, dependency_allowed, dependency_violation};
     pub use crate::provider::HealthCheck;
-    pub use crate::provider::{BundleEntry, assert_acyclic};
+    pub use crate::provider::{BundleEntry, NotAProvider, assert_acyclic};
     pub use crate::scope::{AccessById, AccessId, ScopeById, ScopeId};
     pub use crate::slot::{Slot, SlotTable};
     pub use crate::teardown::BoxFuture;

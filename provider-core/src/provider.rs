@@ -30,6 +30,36 @@ pub trait Provider: Send + Sync + 'static {
     /// Its health check (`#[provider(scope = app, health = ..)]`).
     #[doc(hidden)]
     const HEALTH: Option<HealthCheck> = None;
+    /// `true` only for [`NotAProvider`]: what a registry finds under a
+    /// listed name that has no `#[provider]`.
+    #[doc(hidden)]
+    const NOT_A_PROVIDER: bool = false;
+}
+
+/// What `#[providers(..)]` finds under a listed name that is not a provider
+/// (a function without `#[provider]`): a provider of a type of its own, one
+/// per entry `N`, which nothing asks for and which never runs. It lets the
+/// registry type-check, so that the one error is the registry's own, at the
+/// name, saying to add `#[provider]`.
+#[doc(hidden)]
+pub struct NotAProvider<const N: usize>;
+
+impl<const N: usize> Provider for NotAProvider<N> {
+    type Output = Self;
+    type Scope = crate::scope::RequestScope;
+    type Access = crate::scope::ExclusiveAccess;
+    const NAME: &'static str = "not a provider";
+    const NOT_A_PROVIDER: bool = true;
+}
+
+impl<R: Registry, const N: usize> Setup<R> for NotAProvider<N> {
+    const DEPS: &'static [usize] = &[];
+
+    fn setup(
+        _: &mut Resolver<'_, R>,
+    ) -> impl Future<Output = Result<Produced<Self::Output>, ProviderError>> + Send {
+        std::future::pending()
+    }
 }
 
 /// How provider `Self` is set up within registry `R`.

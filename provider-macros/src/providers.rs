@@ -369,13 +369,82 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
     });
 
     let private = quote!(#krate::__private);
-    let imports = entries.iter().enumerate().map(|(index, entry)| {
-        let module = entry_module(index, entry.span);
-        let provider = &entry.path;
-        quote_spanned! {entry.span=> use #provider::__output as #module; }
+    // A name listed by the app that is not a provider (a function without
+    // `#[provider]`) has no module beside it: the registry then finds a
+    // stand-in of its own under that name (an explicit import shadows a glob
+    // one in the namespace it binds, so the stand-in's module, brought by a
+    // glob, is found only when the name has no module), and says so at the
+    // name. Not for a name that looks like a type (`Config`), for which
+    // rustc's own message ("`Config` is a struct, not a module") is the
+    // right one, nor with a `crate = ..` path that a nested module might not
+    // see.
+    // Nor in a registry that a bundle's macro called back: there the glob
+    // import and the explicit one come from another expansion than the
+    // block's, and rustc calls the name ambiguous.
+    let stand_ins_allowed = args.registry.is_none()
+        && args.krate.as_ref().is_none_or(|path| {
+            path.leading_colon.is_some()
+                || path.segments.first().is_some_and(|segment| segment.ident == "crate")
+        });
+    let mut stand_ins = Vec::new();
+    let mut not_a_provider_checks = Vec::new();
+    let (imports, modules): (Vec<TokenStream>, Vec<TokenStream>) = entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let module = entry_module(index, entry.span);
+            let provider = &entry.path;
+            let looks_like_a_function = provider
+                .segments
+                .last()
+                .is_some_and(|segment| segment.ident.to_string().starts_with(|c: char| c.is_lowercase() || c == '_'));
+            if entry.bundle.is_some() || !stand_ins_allowed || !looks_like_a_function {
+                let import = quote_spanned! {entry.span=> use #provider::__output as #module; };
+                return (import, quote!(#module));
+            }
+            let listed = syn::Ident::new(&format!("__listed{index}"), entry.span);
+            stand_ins.push(quote! {
+                pub mod #listed {
+                    pub mod __output {
+                        pub type __Output = #private::NotAProvider<#index>;
+                        pub type __Provider = #private::NotAProvider<#index>;
+                    }
+                }
+            });
+            // Named by path, not through a second import: an import through
+            // a name that a glob import may also bind would be ambiguous
+            // while imports are resolved.
+            let module = quote_spanned!(entry.span=> #listed::__output);
+            let name = shown(provider);
+            let message = LitStr::new(
+                &format!(
+                    "`{name}` is not a provider: a registry lists the functions marked `#[provider]`; add `#[provider]` to `fn {name}`, or list another name"
+                ),
+                entry.span,
+            );
+            // A name that resolves to nothing at all (a typo) gets rustc's
+            // unresolved import, and this as well: silencing it would take
+            // a use of the name as a value, which a generic function (a
+            // `#[provider]` mistake, already reported) cannot have without
+            // a second error of its own.
+            not_a_provider_checks.push(quote_spanned! {entry.span=>
+                const _: () = if <#module::__Provider as #private::Provider>::NOT_A_PROVIDER {
+                    ::core::panic!(#message)
+                };
+            });
+            (quote_spanned! {entry.span=> use #provider as #listed; }, module)
+        })
+        .unzip();
+    let stand_ins = (!stand_ins.is_empty()).then(|| {
+        quote! {
+            mod __not_providers {
+                #(#stand_ins)*
+            }
+            use __not_providers::*;
+        }
     });
     let table = entries.iter().enumerate().map(|(index, entry)| {
-        let provider = marker_path(index, entry.span);
+        let provider = marker_path(&modules[index], entry.span);
         match &entry.bundle {
             None => quote_spanned! {entry.span=> #private::ProviderEntry::<#registry>::of::<#provider>() },
             // Through the bundle's struct: a dependency the registry lacks
@@ -387,8 +456,8 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
     });
     let provides = entries.iter().enumerate().map(|(index, entry)| {
         let field = syn::Index::from(index);
-        let output = output_path(index, entry.span);
-        let provider = marker_path(index, entry.span);
+        let output = output_path(&modules[index], entry.span);
+        let provider = marker_path(&modules[index], entry.span);
         quote_spanned! {entry.span=>
             impl #private::Provides<#output> for #registry {
                 type Scope = <#private::ScopeId<{
@@ -416,10 +485,12 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
     quote! {
         #item
 
-        #[allow(clippy::all, clippy::pedantic, non_local_definitions)]
+        #[allow(clippy::all, clippy::pedantic, non_local_definitions, unused_imports)]
         const _: () = {
+            #stand_ins
             #(#imports)*
             #(#bundle_imports)*
+            #(#not_a_provider_checks)*
 
             /// One slot per provider, in the order of the list.
             pub struct __Slots(#(#slot_types),*);
@@ -448,16 +519,14 @@ fn entry_module(index: usize, span: Span) -> syn::Ident {
     syn::Ident::new(&format!("__entry{index}"), span)
 }
 
-/// The alias of the type the provider of entry `index` produces.
-fn output_path(index: usize, span: Span) -> TokenStream {
-    let module = entry_module(index, span);
+/// The alias of the type the provider of an entry produces, in its `module`.
+fn output_path(module: &TokenStream, span: Span) -> TokenStream {
     quote_spanned!(span=> #module::__Output)
 }
 
-/// The marker of the provider of entry `index`, which the runtime's traits are
-/// implemented for.
-fn marker_path(index: usize, span: Span) -> TokenStream {
-    let module = entry_module(index, span);
+/// The marker of the provider of an entry, in its `module`, which the
+/// runtime's traits are implemented for.
+fn marker_path(module: &TokenStream, span: Span) -> TokenStream {
     quote_spanned!(span=> #module::__Provider)
 }
 
