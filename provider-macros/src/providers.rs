@@ -378,14 +378,9 @@ pub(crate) fn providers(args: TokenStream, input: TokenStream) -> TokenStream {
     // rustc's own message ("`Config` is a struct, not a module") is the
     // right one, nor with a `crate = ..` path that a nested module might not
     // see.
-    // Nor in a registry that a bundle's macro called back: there the glob
-    // import and the explicit one come from another expansion than the
-    // block's, and rustc calls the name ambiguous.
-    let stand_ins_allowed = args.registry.is_none()
-        && args.krate.as_ref().is_none_or(|path| {
-            path.leading_colon.is_some()
-                || path.segments.first().is_some_and(|segment| segment.ident == "crate")
-        });
+    let stand_ins_allowed = args.krate.as_ref().is_none_or(|path| {
+        path.leading_colon.is_some() || path.segments.first().is_some_and(|segment| segment.ident == "crate")
+    });
     let mut stand_ins = Vec::new();
     let mut not_a_provider_checks = Vec::new();
     let (imports, modules): (Vec<TokenStream>, Vec<TokenStream>) = entries
