@@ -65,13 +65,18 @@ pub const fn dependency_allowed<R, T>(scope: ScopeKind, exclusive: bool) -> bool
 where
     R: Registry + Provides<T>,
 {
-    let dependency_scope = <<R as Provides<T>>::Scope as ScopeMarker>::KIND;
-    let scope_allowed = match scope {
-        ScopeKind::App => matches!(dependency_scope, ScopeKind::App),
-        ScopeKind::Request => !matches!(dependency_scope, ScopeKind::Transient),
+    scope_allows(scope, <<R as Provides<T>>::Scope as ScopeMarker>::KIND)
+        && exclusive == <<R as Provides<T>>::Access as Access>::EXCLUSIVE
+}
+
+/// Whether a provider of scope `scope` may depend on a value of scope
+/// `dependency`.
+const fn scope_allows(scope: ScopeKind, dependency: ScopeKind) -> bool {
+    match scope {
+        ScopeKind::App => matches!(dependency, ScopeKind::App),
+        ScopeKind::Request => !matches!(dependency, ScopeKind::Transient),
         ScopeKind::Transient => true,
-    };
-    scope_allowed && exclusive == <<R as Provides<T>>::Access as Access>::EXCLUSIVE
+    }
 }
 
 /// Why provider `provider`, of scope `scope`, may not take `Dep<T>` (or
@@ -91,7 +96,7 @@ where
 {
     let dependency = <R as Provides<T>>::NAME;
     let dependency_scope = <<R as Provides<T>>::Scope as ScopeMarker>::KIND;
-    if !dependency_allowed::<R, T>(scope, false) && !dependency_allowed::<R, T>(scope, true) {
+    if !scope_allows(scope, dependency_scope) {
         return scope_message(provider, scope, shown, dependency, dependency_scope);
     }
     if exclusive {
