@@ -167,11 +167,7 @@ impl<'r, R: Registry> Resolver<'r, R> {
     where
         R: Provides<T>,
     {
-        let handle = match stored {
-            Some(stored) => Some(stored),
-            None => self.in_slot::<T>(),
-        };
-        handle.ok_or_else(|| {
+        stored.or_else(|| self.in_slot::<T>()).ok_or_else(|| {
             ProviderError::internal(<R as Provides<T>>::NAME, "the value just set up was not found")
         })
     }
